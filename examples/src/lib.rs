@@ -1,0 +1,36 @@
+//! Helpers shared by the example binaries: atomic file replacement.
+#![forbid(unsafe_code)]
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+/// Replaces `path` with `bytes` atomically: writes a temporary file in the
+/// same directory, gives it the original file's mode and owner, flushes it
+/// to disk and renames it over `path`. A reader sees the old or the new
+/// content, never a mix; a crash leaves the old file in place.
+///
+/// A symlink is followed: its target is replaced and the link stays.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let meta = fs::metadata(&target).ok();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".postfix-edit.")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    if let Some(m) = &meta {
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        // Keeping the owner needs privileges; when we lack them the file
+        // stays ours, as with any editor.
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(m.uid()), Some(m.gid()));
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(&target).map_err(|e| e.error)?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

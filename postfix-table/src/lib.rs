@@ -1,0 +1,78 @@
+//! Lossless reading, editing and writing of Postfix lookup-table source
+//! files — the `key whitespace value` format that `postmap` compiles into
+//! `hash:`, `btree:`, `lmdb:` and `cdb:` tables and that `texthash:` reads
+//! directly — with the lookup semantics of Postfix 3.7.
+//!
+//! ```
+//! use postfix_table::Table;
+//!
+//! let src = b"# per-sender relays\r\n@example.com\t[smtp.example.com]:587\r\n@optout.net\r\n";
+//! let mut table = Table::parse(src);
+//! assert_eq!(table.to_bytes(), src);                 // byte for byte, always
+//!
+//! // Lookups answer as `postmap -q` does.
+//! assert_eq!(table.get_str("@Example.COM").as_deref(), Some("[smtp.example.com]:587"));
+//! assert_eq!(table.get("@optout.net"), None);        // Postfix ignores key-only lines…
+//! assert!(table.is_opted_out("@optout.net"));        // …which DMS uses as opt-outs
+//!
+//! // Edits touch only their line and follow the file's style (CRLF here).
+//! table.set("@example.com", "[smtp.example.com]:2525").unwrap();
+//! table.set("@new.org", "[relay.new.org]").unwrap();
+//! assert_eq!(
+//!     table.to_bytes(),
+//!     b"# per-sender relays\r\n@example.com\t[smtp.example.com]:2525\r\n@optout.net\r\n@new.org\t[relay.new.org]\r\n"
+//! );
+//! ```
+//!
+//! # What is preserved
+//!
+//! Everything: parsing never fails, and an unedited table writes back the
+//! exact input bytes (CRLF or mixed line endings, tabs, form feeds, comment
+//! and blank lines inside continuations, NUL bytes, Latin-1, no final
+//! newline). An edit rewrites only the logical line it touches; a replaced
+//! multi-line value becomes one line, and comment lines that were
+//! interleaved in it stay, right after it.
+//!
+//! # How Postfix reads a table
+//!
+//! * Lines are joined as [`lines`] describes (Postfix's `readllines()`).
+//! * The key runs to the first whitespace byte outside `"…"` and not
+//!   escaped by `\`; quotes and backslashes stay part of the key. The value
+//!   is the rest, trimmed. Continuation lines keep their indentation.
+//! * Keys are folded ([`Fold`]) when stored and when queried; values keep
+//!   their case.
+//! * A key without a value is ignored, with a warning; so are lines with an
+//!   unbalanced quote, non-UTF-8 lines (with `smtputf8_enable = yes`) and
+//!   indented lines before the first entry. [`Table::diagnostics`] reports
+//!   each, in Postfix's words ([`Diagnostic::postfix_message`]).
+//! * Duplicates: the first entry wins ([`Duplicates`]); a daemon refuses a
+//!   `texthash:` table with a duplicate.
+//! * Address lookups for sender-keyed tables follow Postfix's search order:
+//!   see [`address`].
+//!
+//! # Features
+//!
+//! * `serde`: `Serialize`/`Deserialize` for [`Table`] (as its list of
+//!   records: `{"key": …, "value": …}`, `value` null for an opt-out),
+//!   [`Options`] and [`Diagnostic`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod address;
+mod casefold;
+mod casefold_table;
+mod diag;
+mod error;
+pub mod lines;
+mod record;
+#[cfg(feature = "serde")]
+mod serde_impl;
+mod table;
+
+pub use casefold::Fold;
+pub use diag::{Diagnostic, DiagnosticKind};
+pub use error::{EditError, QueryError};
+pub use record::Ignored;
+pub use table::{Change, Duplicates, Entry, EntryKind, Node, Nodes, Options, Table};

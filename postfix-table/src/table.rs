@@ -1,0 +1,1178 @@
+//! The lossless document: [`Table`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::casefold::Fold;
+use crate::diag::{Diagnostic, DiagnosticKind};
+use crate::error::EditError;
+use crate::lines::{self, Segment};
+use crate::record::{self, Ignored, Meaning};
+
+/// Which of several entries with the same (folded) key a lookup returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Duplicates {
+    /// The first entry wins and later ones draw a "duplicate entry" warning:
+    /// `postmap` and `texthash:` (a daemon refuses such a texthash table).
+    #[default]
+    FirstWins,
+    /// The last entry wins, silently: `postmap -r`.
+    LastWins,
+}
+
+/// How the table is read: the Postfix settings that change lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Options {
+    /// Key folding (`postmap -f` is [`Fold::None`]).
+    pub fold: Fold,
+    /// `smtputf8_enable`: when true (the default), lines that are not valid
+    /// UTF-8 are ignored and non-ASCII keys are folded with Unicode rules.
+    pub utf8: bool,
+    /// Duplicate handling (`postmap -r` is [`Duplicates::LastWins`]).
+    pub duplicates: Duplicates,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            fold: Fold::Unicode,
+            utf8: true,
+            duplicates: Duplicates::FirstWins,
+        }
+    }
+}
+
+impl Options {
+    /// The folding actually applied: Postfix folds with Unicode rules only
+    /// when `smtputf8_enable = yes`.
+    pub fn effective_fold(&self) -> Fold {
+        match (self.fold, self.utf8) {
+            (Fold::Unicode, false) => Fold::Ascii,
+            (f, _) => f,
+        }
+    }
+}
+
+/// The bytes of one node: a span of the parsed input, or text written by an edit.
+#[derive(Debug, Clone)]
+enum Text {
+    Src { start: usize, end: usize },
+    Owned(Box<[u8]>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Comments, blank and whitespace-only lines outside any logical line.
+    Trivia,
+    /// A logical line. `multiline`: has continuation lines (otherwise only
+    /// its first physical line carries text; later lines are ignorable).
+    Logical { multiline: bool, orphan: bool },
+    /// Deleted by an edit.
+    Removed,
+}
+
+#[derive(Debug, Clone)]
+struct Item {
+    text: Text,
+    kind: Kind,
+}
+
+/// What an edit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new line was appended.
+    Inserted,
+    /// An existing line was rewritten in place (and any later duplicates removed).
+    Replaced,
+    /// The table already said exactly this; no byte changed.
+    Unchanged,
+}
+
+/// A Postfix lookup-table source file (the format `postmap` reads for
+/// `hash:`, `btree:`, `lmdb:`, `cdb:` and that `texthash:` reads directly),
+/// kept byte for byte.
+///
+/// * Parsing never fails and never loses a byte: [`Table::to_bytes`] gives
+///   back the input exactly, whatever it holds (CRLF, tabs, NUL, Latin-1,
+///   no final newline).
+/// * Lookups ([`Table::get`]) answer as `postmap -q` does.
+/// * Edits ([`Table::set`], [`Table::opt_out`], [`Table::remove`]) rewrite
+///   only the lines they touch.
+///
+/// ```
+/// use postfix_table::Table;
+///
+/// let mut t: Table = "# relays\n@example.com  [smtp.example.com]:587\n@OptOut.net\n".parse().unwrap();
+/// assert_eq!(t.get_str("@EXAMPLE.com").as_deref(), Some("[smtp.example.com]:587"));
+/// assert_eq!(t.get("@optout.net"), None); // key-only lines are ignored by Postfix
+///
+/// t.set("@example.com", "[mail.example.com]:2525").unwrap();
+/// t.set("@new.org", "[relay.new.org]").unwrap();
+/// assert_eq!(
+///     t.to_string(),
+///     "# relays\n@example.com  [mail.example.com]:2525\n@OptOut.net\n@new.org  [relay.new.org]\n"
+/// );
+/// ```
+#[derive(Clone)]
+pub struct Table {
+    src: Vec<u8>,
+    items: Vec<Item>,
+    options: Options,
+    edited: bool,
+    index: OnceLock<Index>,
+    style: Option<Style>,
+}
+
+#[derive(Debug, Clone)]
+struct Style {
+    eol: &'static [u8],
+    sep: Vec<u8>,
+}
+
+#[derive(Clone)]
+struct Index {
+    hasher: DefaultHashBuilder,
+    table: HashTable<usize>,
+}
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("options", &self.options)
+            .field("nodes", &self.items.len())
+            .field("bytes", &self.len_bytes())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::new()
+    }
+}
+
+impl PartialEq for Table {
+    /// Two tables are equal when they render to the same bytes and read with
+    /// the same options.
+    fn eq(&self, other: &Self) -> bool {
+        self.options == other.options && self.to_bytes() == other.to_bytes()
+    }
+}
+
+impl Eq for Table {}
+
+impl FromStr for Table {
+    type Err = std::convert::Infallible;
+
+    /// Parses with default [`Options`]; never fails.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Table::parse(s.as_bytes()))
+    }
+}
+
+impl fmt::Display for Table {
+    /// Writes the document. Byte-exact for UTF-8 documents; other bytes are
+    /// shown as U+FFFD, so use [`Table::to_bytes`] or [`Table::write_to`] to
+    /// write files.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.chunks() {
+            for piece in chunk.utf8_chunks() {
+                f.write_str(piece.valid())?;
+                if !piece.invalid().is_empty() {
+                    f.write_str("\u{FFFD}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Table {
+    /// An empty table with default [`Options`].
+    pub fn new() -> Self {
+        Table::from_vec_with(Vec::new(), Options::default())
+    }
+
+    /// Parses `bytes` (copied) with default [`Options`].
+    pub fn parse(bytes: &[u8]) -> Self {
+        Table::from_vec_with(bytes.to_vec(), Options::default())
+    }
+
+    /// Parses `bytes` (copied) with the given options.
+    pub fn parse_with(bytes: &[u8], options: Options) -> Self {
+        Table::from_vec_with(bytes.to_vec(), options)
+    }
+
+    /// Parses an owned buffer without copying it, with default [`Options`].
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        Table::from_vec_with(bytes, Options::default())
+    }
+
+    /// Parses an owned buffer without copying it.
+    pub fn from_vec_with(bytes: Vec<u8>, options: Options) -> Self {
+        let mut items = Vec::with_capacity(bytes.len() / 48 + 1);
+        lines::for_each_segment(&bytes, |seg| {
+            let item = match seg {
+                Segment::Trivia { range, .. } => Item {
+                    text: Text::Src {
+                        start: range.start,
+                        end: range.end,
+                    },
+                    kind: Kind::Trivia,
+                },
+                Segment::Logical(l) => Item {
+                    text: Text::Src {
+                        start: l.range.start,
+                        end: l.range.end,
+                    },
+                    kind: Kind::Logical {
+                        multiline: l.multiline,
+                        orphan: l.leading_whitespace,
+                    },
+                },
+            };
+            items.push(item);
+        });
+        Table {
+            src: bytes,
+            items,
+            options,
+            edited: false,
+            index: OnceLock::new(),
+            style: None,
+        }
+    }
+
+    /// Reads and parses a file.
+    pub fn read(path: impl AsRef<std::path::Path>, options: Options) -> io::Result<Self> {
+        Ok(Table::from_vec_with(std::fs::read(path)?, options))
+    }
+
+    /// The options this table is read with.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// Changes how the table is read (folding, UTF-8, duplicates). The bytes
+    /// do not change; the key index is rebuilt on next use.
+    pub fn set_options(&mut self, options: Options) {
+        if options != self.options {
+            self.options = options;
+            self.index = OnceLock::new();
+        }
+    }
+
+    fn text<'a>(&'a self, item: &'a Item) -> &'a [u8] {
+        match &item.text {
+            Text::Src { start, end } => self.src.get(*start..*end).unwrap_or_default(),
+            Text::Owned(b) => b,
+        }
+    }
+
+    fn chunks(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let whole = (!self.edited).then_some(self.src.as_slice());
+        let pieces = self.edited.then(|| {
+            self.items
+                .iter()
+                .filter(|i| i.kind != Kind::Removed)
+                .map(|i| self.text(i))
+        });
+        whole.into_iter().chain(pieces.into_iter().flatten())
+    }
+
+    /// The document's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        if !self.edited {
+            return self.src.clone();
+        }
+        let mut out = Vec::with_capacity(self.len_bytes());
+        for c in self.chunks() {
+            out.extend_from_slice(c);
+        }
+        out
+    }
+
+    /// Length of the document in bytes.
+    pub fn len_bytes(&self) -> usize {
+        if !self.edited {
+            return self.src.len();
+        }
+        self.chunks().map(<[u8]>::len).sum()
+    }
+
+    /// Writes the document's bytes, coalescing untouched runs of the input
+    /// into single writes.
+    pub fn write_to(&self, mut w: impl io::Write) -> io::Result<()> {
+        if !self.edited {
+            return w.write_all(&self.src);
+        }
+        let mut run: Option<(usize, usize)> = None;
+        for item in &self.items {
+            if item.kind == Kind::Removed {
+                continue;
+            }
+            match (&item.text, &mut run) {
+                (Text::Src { start, end }, Some(r)) if r.1 == *start => r.1 = *end,
+                (Text::Src { start, end }, _) => {
+                    if let Some((s, e)) = run.replace((*start, *end)) {
+                        w.write_all(self.src.get(s..e).unwrap_or_default())?;
+                    }
+                }
+                (Text::Owned(b), _) => {
+                    if let Some((s, e)) = run.take() {
+                        w.write_all(self.src.get(s..e).unwrap_or_default())?;
+                    }
+                    w.write_all(b)?;
+                }
+            }
+        }
+        if let Some((s, e)) = run {
+            w.write_all(self.src.get(s..e).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ reading
+
+    fn logical_of<'a>(&'a self, item: &'a Item) -> Option<(Cow<'a, [u8]>, bool)> {
+        match item.kind {
+            Kind::Logical { multiline, orphan } => {
+                let raw = self.text(item);
+                let text = if multiline {
+                    lines::logical_text(raw)
+                } else {
+                    Cow::Borrowed(lines::first_line(raw))
+                };
+                Some((text, orphan))
+            }
+            _ => None,
+        }
+    }
+
+    fn meaning<'a>(&'a self, item: &'a Item) -> Option<Meaning<'a>> {
+        let (text, orphan) = self.logical_of(item)?;
+        Some(record::interpret(text, orphan, self.options.utf8))
+    }
+
+    /// The key an item is indexed under, with whether it has a value.
+    fn index_key_of<'a>(&'a self, item: &'a Item) -> Option<(Cow<'a, [u8]>, bool)> {
+        let (text, orphan) = self.logical_of(item)?;
+        if orphan {
+            return None;
+        }
+        match text {
+            Cow::Borrowed(t) => {
+                record::index_key(t, self.options.utf8).map(|(k, v)| (Cow::Borrowed(k), v))
+            }
+            Cow::Owned(t) => {
+                record::index_key(&t, self.options.utf8).map(|(k, v)| (Cow::Owned(k.to_vec()), v))
+            }
+        }
+    }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| self.build_index())
+    }
+
+    fn build_index(&self) -> Index {
+        let hasher = DefaultHashBuilder::default();
+        let fold = self.options.effective_fold();
+        let mut table = HashTable::with_capacity(self.items.len());
+        for (id, item) in self.items.iter().enumerate() {
+            if let Some((key, _)) = self.index_key_of(item) {
+                let h = hash_key(&hasher, &key, fold);
+                table.insert_unique(h, id, |&other| self.rehash(&hasher, other));
+            }
+        }
+        Index { hasher, table }
+    }
+
+    fn rehash(&self, hasher: &DefaultHashBuilder, id: usize) -> u64 {
+        let fold = self.options.effective_fold();
+        self.items
+            .get(id)
+            .and_then(|it| self.index_key_of(it))
+            .map_or(0, |(k, _)| hash_key(hasher, &k, fold))
+    }
+
+    /// Builds the key index now (it is otherwise built on first lookup or edit).
+    pub fn build_key_index(&self) {
+        let _ = self.index();
+    }
+
+    /// Every item whose key folds to `key`, in file order, with whether it has a value.
+    fn matches(&self, key: &[u8]) -> Vec<(usize, bool)> {
+        let fold = self.options.effective_fold();
+        let index = self.index();
+        let h = hash_key(&index.hasher, key, fold);
+        let mut out: Vec<(usize, bool)> = index
+            .table
+            .iter_hash(h)
+            .filter_map(|&id| {
+                let item = self.items.get(id)?;
+                let (k, has_value) = self.index_key_of(item)?;
+                fold.eq(&k, key).then_some((id, has_value))
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn winner(&self, key: &[u8]) -> Option<usize> {
+        let m = self.matches(key).into_iter().filter(|&(_, v)| v);
+        match self.options.duplicates {
+            Duplicates::FirstWins => m.map(|(id, _)| id).next(),
+            Duplicates::LastWins => m.map(|(id, _)| id).last(),
+        }
+    }
+
+    /// Checks a query key the way Postfix does before a lookup: with
+    /// `smtputf8_enable = yes` a key that is not valid UTF-8 is refused
+    /// ("non-UTF-8 key … malformed UTF-8 or invalid codepoint") and finds
+    /// nothing.
+    pub fn check_query(&self, key: &[u8]) -> Result<(), crate::QueryError> {
+        let key = lines::c_string(key);
+        if self.options.utf8 && !key.is_ascii() && std::str::from_utf8(key).is_err() {
+            return Err(crate::QueryError::NonUtf8Key {
+                key: key.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Looks `key` up exactly as `postmap -q KEY` does: one exact lookup
+    /// after folding; key-only lines and ignored lines never match.
+    ///
+    /// ```
+    /// let t = postfix_table::Table::parse(b"Key first\nKEY second\n");
+    /// assert_eq!(t.get("key").as_deref(), Some(&b"first"[..]));
+    /// ```
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Option<Cow<'_, [u8]>> {
+        let key = lines::c_string(key.as_ref());
+        if self.check_query(key).is_err() {
+            return None;
+        }
+        let id = self.winner(key)?;
+        match self.meaning(self.items.get(id)?)? {
+            Meaning::Mapping { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Like [`Table::get`], as text (invalid UTF-8 replaced by U+FFFD, which
+    /// can only happen when [`Options::utf8`] is off).
+    pub fn get_str(&self, key: impl AsRef<[u8]>) -> Option<Cow<'_, str>> {
+        Some(match self.get(key)? {
+            Cow::Borrowed(b) => String::from_utf8_lossy(b),
+            Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
+        })
+    }
+
+    /// True when a lookup of `key` finds a value.
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// True when the table has a key-only line for `key` (an opt-out, in
+    /// DMS's terms) and no value for it.
+    pub fn is_opted_out(&self, key: impl AsRef<[u8]>) -> bool {
+        let key = key.as_ref();
+        !self.contains_key(key) && self.matches(key).iter().any(|&(_, v)| !v)
+    }
+
+    /// Every node of the document in order: trivia and logical lines.
+    pub fn nodes(&self) -> Nodes<'_> {
+        Nodes {
+            table: self,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// Every logical line in order (mappings, opt-outs and ignored lines),
+    /// with its line number.
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
+        self.nodes().filter_map(|n| match n {
+            Node::Entry(e) => Some(e),
+            Node::Trivia { .. } => None,
+        })
+    }
+
+    /// The lookup view: for each key that a lookup finds, the stored (folded)
+    /// key and its value, in file order. This is what `postmap -s` prints
+    /// (Postfix prints it in hash order).
+    pub fn effective(&self) -> Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> {
+        let fold = self.options.effective_fold();
+        let mut out = Vec::new();
+        for e in self.entries() {
+            if let (Some(k), Some(v)) = (e.key.clone(), e.value.clone())
+                && self.winner(&k) == Some(e.id)
+            {
+                let folded = match k {
+                    Cow::Borrowed(b) => fold.fold(b),
+                    Cow::Owned(b) => Cow::Owned(fold.fold(&b).into_owned()),
+                };
+                out.push((folded, v));
+            }
+        }
+        out
+    }
+
+    /// Number of keys a lookup can find.
+    pub fn len(&self) -> usize {
+        self.effective().len()
+    }
+
+    /// True when no lookup can find anything.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// What Postfix warns about when it reads this table, in file order, with
+    /// line numbers. See [`DiagnosticKind`].
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let fold = self.options.effective_fold();
+        let mut out = Vec::new();
+        let mut first_seen: hashbrown::HashMap<Vec<u8>, usize> = hashbrown::HashMap::new();
+        for e in self.entries() {
+            let line = e.line;
+            let (text, _) = match self.items.get(e.id).and_then(|i| self.logical_of(i)) {
+                Some(t) => t,
+                None => continue,
+            };
+            if lines::c_string(&text).len() != text.len() {
+                out.push(Diagnostic::new(line, DiagnosticKind::NulByte));
+            }
+            match e.kind() {
+                EntryKind::Ignored(Ignored::LeadingWhitespace) => out.push(Diagnostic::new(
+                    line,
+                    DiagnosticKind::LeadingWhitespace { text: text.into_owned() },
+                )),
+                EntryKind::Ignored(Ignored::NonUtf8) => out.push(Diagnostic::new(
+                    line,
+                    DiagnosticKind::NonUtf8 { text: text.into_owned() },
+                )),
+                EntryKind::Ignored(Ignored::UnbalancedQuote) => out.push(Diagnostic::new(
+                    line,
+                    DiagnosticKind::UnbalancedQuote { text: text.into_owned() },
+                )),
+                EntryKind::Ignored(Ignored::MissingKey) => out.push(Diagnostic::new(
+                    line,
+                    DiagnosticKind::KeyWithoutValue { key: Vec::new() },
+                )),
+                EntryKind::OptOut => out.push(Diagnostic::new(
+                    line,
+                    DiagnosticKind::KeyWithoutValue {
+                        key: e.key().unwrap_or_default().to_vec(),
+                    },
+                )),
+                EntryKind::Mapping => {
+                    let key = e.key().unwrap_or_default();
+                    if key.last() == Some(&b':') {
+                        out.push(Diagnostic::new(line, DiagnosticKind::AliasFormat));
+                    }
+                    let folded = fold.fold(key).into_owned();
+                    match first_seen.get(&folded) {
+                        Some(&first_line) => {
+                            if self.options.duplicates == Duplicates::FirstWins {
+                                out.push(Diagnostic::new(
+                                    line,
+                                    DiagnosticKind::Duplicate {
+                                        key: key.to_vec(),
+                                        first_line,
+                                    },
+                                ));
+                            }
+                        }
+                        None => {
+                            first_seen.insert(folded, line);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    // -------------------------------------------------------------- edits
+
+    fn style(&mut self) -> Style {
+        if let Some(s) = &self.style {
+            return s.clone();
+        }
+        let mut eol: Option<&'static [u8]> = None;
+        let mut sep: Option<Vec<u8>> = None;
+        for item in &self.items {
+            if item.kind == Kind::Removed {
+                continue;
+            }
+            let text = self.text(item);
+            if eol.is_none()
+                && let Some(i) = memchr::memchr(b'\n', text)
+            {
+                eol = Some(if i > 0 && text.get(i - 1) == Some(&b'\r') {
+                    b"\r\n"
+                } else {
+                    b"\n"
+                });
+            }
+            if sep.is_none()
+                && matches!(item.kind, Kind::Logical { orphan: false, .. })
+                && let Some((_, s, true)) = split_first_line(text)
+            {
+                sep = Some(s.to_vec());
+            }
+            if eol.is_some() && sep.is_some() {
+                break;
+            }
+        }
+        let style = Style {
+            eol: eol.unwrap_or(b"\n"),
+            sep: sep.unwrap_or_else(|| b" ".to_vec()),
+        };
+        self.style = Some(style.clone());
+        style
+    }
+
+    fn touch(&mut self) {
+        self.edited = true;
+    }
+
+    /// Makes sure the document ends with a line ending before an append.
+    fn ensure_final_newline(&mut self, eol: &[u8]) {
+        let Some(pos) = self.items.iter().rposition(|i| i.kind != Kind::Removed) else {
+            return;
+        };
+        let text = match self.items.get(pos) {
+            Some(item) => self.text(item),
+            None => return,
+        };
+        if text.is_empty() || text.ends_with(b"\n") {
+            return;
+        }
+        let mut owned = text.to_vec();
+        owned.extend_from_slice(eol);
+        if let Some(item) = self.items.get_mut(pos) {
+            item.text = Text::Owned(owned.into_boxed_slice());
+        }
+        self.touch();
+    }
+
+    fn append_line(&mut self, line: Vec<u8>) {
+        let id = self.items.len();
+        self.items.push(Item {
+            text: Text::Owned(line.into_boxed_slice()),
+            kind: Kind::Logical {
+                multiline: false,
+                orphan: false,
+            },
+        });
+        self.touch();
+        self.index_insert(id);
+    }
+
+    fn index_insert(&mut self, id: usize) {
+        let fold = self.options.effective_fold();
+        let key = match self.items.get(id).and_then(|i| self.index_key_of(i)) {
+            Some((k, _)) => k.into_owned(),
+            None => return,
+        };
+        let _ = self.index();
+        let items = &self.items;
+        let utf8 = self.options.utf8;
+        if let Some(index) = self.index.get_mut() {
+            let h = hash_key(&index.hasher, &key, fold);
+            let hasher = index.hasher.clone();
+            index.table.insert_unique(h, id, |&other| {
+                items
+                    .get(other)
+                    .and_then(|it| item_index_key(&self.src, it, utf8))
+                    .map_or(0, |k| hash_key(&hasher, &k, fold))
+            });
+        }
+    }
+
+    fn index_remove(&mut self, id: usize) {
+        let fold = self.options.effective_fold();
+        let key = match self.items.get(id).and_then(|i| self.index_key_of(i)) {
+            Some((k, _)) => k.into_owned(),
+            None => return,
+        };
+        let _ = self.index();
+        if let Some(index) = self.index.get_mut() {
+            let h = hash_key(&index.hasher, &key, fold);
+            if let Ok(entry) = index.table.find_entry(h, |&other| other == id) {
+                entry.remove();
+            }
+        }
+    }
+
+    /// Removes a logical line, keeping the comment and blank lines that sat
+    /// between its continuation lines.
+    fn remove_item(&mut self, id: usize) {
+        self.index_remove(id);
+        let kept: Option<Vec<u8>> = self.items.get(id).and_then(|item| {
+            let text = self.text(item);
+            let first_end = memchr::memchr(b'\n', text)? + 1;
+            let rest = text.get(first_end..)?;
+            let kept: Vec<u8> = rest
+                .split_inclusive(|&b| b == b'\n')
+                .filter(|l| lines::classify(lines::strip_lf(l)) == lines::LineClass::Ignorable)
+                .flatten()
+                .copied()
+                .collect();
+            (!kept.is_empty()).then_some(kept)
+        });
+        if let Some(item) = self.items.get_mut(id) {
+            match kept {
+                Some(k) => {
+                    item.text = Text::Owned(k.into_boxed_slice());
+                    item.kind = Kind::Trivia;
+                }
+                None => item.kind = Kind::Removed,
+            }
+        }
+        self.touch();
+    }
+
+    /// Rewrites logical line `id` as `new_first` plus the ignorable lines
+    /// that were interleaved in it.
+    fn replace_item(&mut self, id: usize, render: impl FnOnce(&[u8], &[u8], &[u8]) -> Vec<u8>) {
+        self.index_remove(id);
+        let default_sep = self.style().sep;
+        let Some(item) = self.items.get(id) else {
+            return;
+        };
+        let raw = self.text(item);
+        let (first, rest) = match memchr::memchr(b'\n', raw) {
+            Some(i) => (raw.get(..=i).unwrap_or_default(), raw.get(i + 1..).unwrap_or_default()),
+            None => (raw, &b""[..]),
+        };
+        let eol: &[u8] = if first.ends_with(b"\r\n") {
+            b"\r\n"
+        } else if first.ends_with(b"\n") {
+            b"\n"
+        } else {
+            b""
+        };
+        let logical = self
+            .logical_of(item)
+            .map(|(t, _)| t.into_owned())
+            .unwrap_or_default();
+        let logical = lines::c_string(&logical);
+        let (key_end, _) = record::scan_key(logical);
+        let key = logical.get(..key_end).unwrap_or_default();
+        let sep = match split_first_line(first) {
+            Some((_, s, _)) if !s.is_empty() => s.to_vec(),
+            _ => default_sep,
+        };
+        let mut text = render(key, &sep, eol);
+        for l in rest.split_inclusive(|&b| b == b'\n') {
+            if lines::classify(lines::strip_lf(l)) == lines::LineClass::Ignorable {
+                text.extend_from_slice(l);
+            }
+        }
+        if let Some(item) = self.items.get_mut(id) {
+            item.text = Text::Owned(text.into_boxed_slice());
+            item.kind = Kind::Logical {
+                multiline: false,
+                orphan: false,
+            };
+        }
+        self.touch();
+        self.index_insert(id);
+    }
+
+    fn upsert(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Change, EditError> {
+        crate::error::validate_key(key, self.options.utf8)?;
+        if let Some(v) = value {
+            crate::error::validate_value(v, self.options.utf8)?;
+        }
+        let matches = self.matches(key);
+        let Some(&(first, _)) = matches.first() else {
+            let style = self.style();
+            self.ensure_final_newline(style.eol);
+            let mut line = key.to_vec();
+            if let Some(v) = value {
+                line.extend_from_slice(&style.sep);
+                line.extend_from_slice(v);
+            }
+            line.extend_from_slice(style.eol);
+            self.append_line(line);
+            return Ok(Change::Inserted);
+        };
+        let current = self
+            .items
+            .get(first)
+            .and_then(|i| self.meaning(i))
+            .map(|m| match m {
+                Meaning::Mapping { value, .. } => Some(value.into_owned()),
+                _ => None,
+            });
+        let same = match (value, &current) {
+            (Some(v), Some(Some(cur))) => v == cur.as_slice(),
+            (None, Some(None)) => true,
+            _ => false,
+        };
+        if same && matches.len() == 1 {
+            return Ok(Change::Unchanged);
+        }
+        if !same {
+            self.replace_item(first, |key, sep, eol| {
+                let mut line = key.to_vec();
+                if let Some(v) = value {
+                    line.extend_from_slice(sep);
+                    line.extend_from_slice(v);
+                }
+                line.extend_from_slice(eol);
+                line
+            });
+        }
+        for &(id, _) in matches.iter().skip(1) {
+            self.remove_item(id);
+        }
+        Ok(Change::Replaced)
+    }
+
+    /// Sets `key` to `value`: rewrites the first line with this key in place
+    /// (keeping its position, the key as written, its separator and line
+    /// ending; a multi-line value becomes one line), removes later
+    /// duplicates, or appends `key value` in the file's own style. Keys match
+    /// after folding ([`Options::fold`]), so by default case-insensitively.
+    ///
+    /// Rejects, leaving the table unchanged, keys and values Postfix cannot
+    /// represent: see [`EditError`].
+    ///
+    /// ```
+    /// let mut t = postfix_table::Table::parse(b"user@example.com\told\r\nother v\r\n");
+    /// t.set("USER@example.com", "new:pass").unwrap();
+    /// t.set("added@example.com", "x").unwrap();
+    /// assert_eq!(t.to_bytes(), b"user@example.com\tnew:pass\r\nother v\r\nadded@example.com\tx\r\n");
+    /// assert!(t.set("bad key", "v").is_err());
+    /// ```
+    pub fn set(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<Change, EditError> {
+        self.upsert(key.as_ref(), Some(value.as_ref()))
+    }
+
+    /// Writes a key-only line for `key` (a DMS opt-out). Postfix ignores such
+    /// lines, so a lookup of `key` then finds nothing. Replaces an existing
+    /// line for the key in place.
+    ///
+    /// ```
+    /// let mut t = postfix_table::Table::parse(b"@a.com [relay]:25\n");
+    /// t.opt_out("@a.com").unwrap();
+    /// assert_eq!(t.to_bytes(), b"@a.com\n");
+    /// assert!(t.is_opted_out("@a.com"));
+    /// ```
+    pub fn opt_out(&mut self, key: impl AsRef<[u8]>) -> Result<Change, EditError> {
+        self.upsert(key.as_ref(), None)
+    }
+
+    /// Removes every line for `key` (values and opt-outs), with their
+    /// continuation lines; comment lines above them, and those interleaved
+    /// in them, stay. Returns how many logical lines were removed.
+    ///
+    /// ```
+    /// let mut t = postfix_table::Table::parse(b"# keep\nk v\n  more\nx y\n");
+    /// assert_eq!(t.remove("K"), 1);
+    /// assert_eq!(t.to_bytes(), b"# keep\nx y\n");
+    /// ```
+    pub fn remove(&mut self, key: impl AsRef<[u8]>) -> usize {
+        let key = key.as_ref();
+        if key.is_empty() {
+            return 0;
+        }
+        let matches = self.matches(lines::c_string(key));
+        for &(id, _) in &matches {
+            self.remove_item(id);
+        }
+        matches.len()
+    }
+}
+
+fn item_index_key<'a>(src: &'a [u8], item: &'a Item, utf8: bool) -> Option<Cow<'a, [u8]>> {
+    let Kind::Logical { multiline, orphan: false } = item.kind else {
+        return None;
+    };
+    let raw = match &item.text {
+        Text::Src { start, end } => src.get(*start..*end)?,
+        Text::Owned(b) => b,
+    };
+    if multiline {
+        let t = lines::logical_text(raw).into_owned();
+        record::index_key(&t, utf8).map(|(k, _)| Cow::Owned(k.to_vec()))
+    } else {
+        record::index_key(lines::first_line(raw), utf8).map(|(k, _)| Cow::Borrowed(k))
+    }
+}
+
+/// Splits the first physical line of a logical line into key, separator
+/// (whitespace after the key, without a final CR) and whether a value follows.
+fn split_first_line(text: &[u8]) -> Option<(&[u8], &[u8], bool)> {
+    let line = lines::first_line(text);
+    let (key_end, balanced) = record::scan_key(line);
+    if !balanced || key_end == 0 {
+        return None;
+    }
+    let rest = line.get(key_end..)?;
+    let ws = rest.iter().take_while(|&&b| lines::is_space(b)).count();
+    let has_value = ws < rest.len();
+    let mut sep = rest.get(..ws)?;
+    if !has_value {
+        sep = sep.strip_suffix(b"\r").unwrap_or(sep);
+    }
+    Some((line.get(..key_end)?, sep, has_value))
+}
+
+/// Hashes a key as it folds, without allocating for ASCII keys. Equal folded
+/// keys feed the hasher the same chunks, so they hash equal.
+fn hash_key(state: &DefaultHashBuilder, key: &[u8], fold: Fold) -> u64 {
+    let mut h = state.build_hasher();
+    match fold {
+        Fold::None => feed(&mut h, key, false),
+        Fold::Ascii => feed(&mut h, key, true),
+        Fold::Unicode if key.is_ascii() => feed(&mut h, key, true),
+        Fold::Unicode => feed(&mut h, &fold.fold(key), true),
+    }
+    h.finish()
+}
+
+fn feed(h: &mut impl Hasher, bytes: &[u8], lower: bool) {
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(64) {
+        if lower {
+            let dst = buf.get_mut(..chunk.len()).unwrap_or_default();
+            dst.copy_from_slice(chunk);
+            dst.make_ascii_lowercase();
+            h.write(dst);
+        } else {
+            h.write(chunk);
+        }
+    }
+    h.write_usize(bytes.len());
+}
+
+/// One node of a [`Table`], from [`Table::nodes`].
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    /// Comment, blank and whitespace-only lines outside any logical line.
+    Trivia {
+        /// 1-based number of the first line.
+        line: usize,
+        /// The bytes, line endings included.
+        raw: &'a [u8],
+    },
+    /// A logical line.
+    Entry(Entry<'a>),
+}
+
+/// Iterator over the nodes of a [`Table`].
+#[derive(Debug)]
+pub struct Nodes<'a> {
+    table: &'a Table,
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Iterator for Nodes<'a> {
+    type Item = Node<'a>;
+
+    fn next(&mut self) -> Option<Node<'a>> {
+        loop {
+            let id = self.pos;
+            let item = self.table.items.get(id)?;
+            self.pos += 1;
+            if item.kind == Kind::Removed {
+                continue;
+            }
+            let raw = self.table.text(item);
+            let line = self.line;
+            self.line += memchr::memchr_iter(b'\n', raw).count();
+            return Some(match item.kind {
+                Kind::Trivia | Kind::Removed => Node::Trivia { line, raw },
+                Kind::Logical { .. } => {
+                    let meaning = self.table.meaning(item);
+                    let (key, value, ignored) = match meaning {
+                        Some(Meaning::Mapping { key, value }) => (Some(key), Some(value), None),
+                        Some(Meaning::KeyOnly { key }) => (Some(key), None, None),
+                        Some(Meaning::Ignored(why)) => (None, None, Some(why)),
+                        None => (None, None, None),
+                    };
+                    Node::Entry(Entry {
+                        id,
+                        line,
+                        raw,
+                        key,
+                        value,
+                        ignored,
+                    })
+                }
+            });
+        }
+    }
+}
+
+/// What a logical line is to Postfix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// `key value`: lookups can find it.
+    Mapping,
+    /// A key with no value. Postfix ignores the line ("expected format: key
+    /// whitespace value"); DMS uses it to opt a sender domain out.
+    OptOut,
+    /// Ignored by Postfix for the given reason.
+    Ignored(Ignored),
+}
+
+/// One logical line of a [`Table`], with its meaning.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    id: usize,
+    line: usize,
+    raw: &'a [u8],
+    key: Option<Cow<'a, [u8]>>,
+    value: Option<Cow<'a, [u8]>>,
+    ignored: Option<Ignored>,
+}
+
+impl<'a> Entry<'a> {
+    /// 1-based number of its first physical line (what Postfix calls "line N").
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Its bytes: first line, continuation lines and interleaved comment or
+    /// blank lines, line endings included.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The key as written (not folded; quotes and backslashes kept, as
+    /// Postfix stores them). `None` for ignored lines.
+    pub fn key(&self) -> Option<&[u8]> {
+        self.key.as_deref()
+    }
+
+    /// The value: continuation lines joined with their indentation, the ends
+    /// trimmed. `None` for opt-outs and ignored lines.
+    pub fn value(&self) -> Option<&[u8]> {
+        self.value.as_deref()
+    }
+
+    /// The key as UTF-8 text, when it is.
+    pub fn key_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.key()?).ok()
+    }
+
+    /// The value as UTF-8 text, when it is.
+    pub fn value_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.value()?).ok()
+    }
+
+    /// What the line is to Postfix.
+    pub fn kind(&self) -> EntryKind {
+        match (&self.ignored, &self.value) {
+            (Some(why), _) => EntryKind::Ignored(*why),
+            (None, Some(_)) => EntryKind::Mapping,
+            (None, None) => EntryKind::OptOut,
+        }
+    }
+
+    /// True for a key-only line.
+    pub fn is_opt_out(&self) -> bool {
+        self.kind() == EntryKind::OptOut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_basic() {
+        for src in [&b""[..], b"a b", b"a b\r\n c\r\n#x\n", b"  x\n\0\xff\n"] {
+            assert_eq!(Table::parse(src).to_bytes(), src);
+        }
+    }
+
+    #[test]
+    fn lookup_first_wins_and_last_wins() {
+        let src = b"Key first\nKEY second\nkey third\n";
+        let t = Table::parse(src);
+        assert_eq!(t.get("KEY").as_deref(), Some(&b"first"[..]));
+        let t = Table::parse_with(
+            src,
+            Options {
+                duplicates: Duplicates::LastWins,
+                ..Options::default()
+            },
+        );
+        assert_eq!(t.get("key").as_deref(), Some(&b"third"[..]));
+        let t = Table::parse_with(
+            src,
+            Options {
+                fold: Fold::None,
+                ..Options::default()
+            },
+        );
+        assert_eq!(t.get("KEY").as_deref(), Some(&b"second"[..]));
+        assert_eq!(t.get("kEY"), None);
+    }
+
+    #[test]
+    fn replace_multiline_keeps_interleaved_comments() {
+        let mut t = Table::parse(b"a x\nk first\n# c\n  second\nz y\n");
+        assert_eq!(t.set("k", "new").unwrap(), Change::Replaced);
+        assert_eq!(t.to_bytes(), b"a x\nk new\n# c\nz y\n");
+        assert_eq!(t.get("k").as_deref(), Some(&b"new"[..]));
+    }
+
+    #[test]
+    fn set_is_idempotent() {
+        let mut t = Table::parse(b"k v\n");
+        assert_eq!(t.set("K", "v").unwrap(), Change::Unchanged);
+        assert!(!t.edited);
+    }
+
+    #[test]
+    fn set_removes_duplicates() {
+        let mut t = Table::parse(b"k v\nK w\n");
+        assert_eq!(t.set("k", "v").unwrap(), Change::Replaced);
+        assert_eq!(t.to_bytes(), b"k v\n");
+    }
+
+    #[test]
+    fn append_adds_newline_first() {
+        let mut t = Table::parse(b"a\tb");
+        t.set("c", "d").unwrap();
+        assert_eq!(t.to_bytes(), b"a\tb\nc\td\n");
+    }
+
+    #[test]
+    fn opt_out_replaces_in_place() {
+        let mut t = Table::parse(b"@a.com  [x]\n@b.com y\n");
+        t.opt_out("@A.com").unwrap();
+        assert_eq!(t.to_bytes(), b"@a.com\n@b.com y\n");
+        t.set("@a.com", "[z]").unwrap();
+        assert_eq!(t.to_bytes(), b"@a.com  [z]\n@b.com y\n");
+    }
+
+    #[test]
+    fn write_to_coalesces() {
+        let mut t = Table::parse(b"a b\nc d\ne f\n");
+        t.set("c", "x").unwrap();
+        let mut out = Vec::new();
+        t.write_to(&mut out).unwrap();
+        assert_eq!(out, b"a b\nc x\ne f\n");
+        assert_eq!(t.len_bytes(), out.len());
+    }
+}
