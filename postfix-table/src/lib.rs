@@ -66,6 +66,7 @@ mod casefold_table;
 mod diag;
 mod error;
 pub mod lines;
+pub mod ops;
 mod record;
 #[cfg(feature = "serde")]
 mod serde_impl;
