@@ -660,7 +660,9 @@ impl Table {
             return;
         }
         let mut owned = text.to_vec();
-        owned.extend_from_slice(eol);
+        // A CR after a final backslash would become part of the key
+        // (`\` escapes the next byte), so such a line only gets an LF.
+        owned.extend_from_slice(if text.ends_with(b"\\") { b"\n" } else { eol });
         if let Some(item) = self.items.get_mut(pos) {
             item.text = Text::Owned(owned.into_boxed_slice());
         }
@@ -888,10 +890,11 @@ impl Table {
     /// ```
     pub fn remove(&mut self, key: impl AsRef<[u8]>) -> usize {
         let key = key.as_ref();
-        if key.is_empty() {
+        // No stored key is empty or holds LF, CR or NUL.
+        if key.is_empty() || key.iter().any(|&b| matches!(b, b'\n' | b'\r' | 0)) {
             return 0;
         }
-        let matches = self.matches(lines::c_string(key));
+        let matches = self.matches(key);
         for &(id, _) in &matches {
             self.remove_item(id);
         }
