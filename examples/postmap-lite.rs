@@ -80,13 +80,21 @@ fn load(spec: &str, flags: &Flags) -> Result<Table, ExitCode> {
 
 fn build_message(d: &Diagnostic, file: &str, flags: &Flags) -> Option<String> {
     let db = format!("{file}.db");
-    d.postmap_build_message(file, &db, flags.options.effective_fold(), flags.options.utf8)
+    d.postmap_build_message(
+        file,
+        &db,
+        flags.options.effective_fold(),
+        flags.options.utf8,
+    )
 }
 
 fn query_one(table: &Table, spec: &str, key: &[u8]) -> Option<Vec<u8>> {
     if let Err(e) = table.check_query(key) {
         let shown = postfix_table::lines::printable(key, true);
-        eprintln!("{PROG}: warning: {spec}: non-UTF-8 key \"{shown}\": {}", short(&e));
+        eprintln!(
+            "{PROG}: warning: {spec}: non-UTF-8 key \"{shown}\": {}",
+            short(&e)
+        );
         return None;
     }
     table.get(key).map(|v| v.into_owned())
@@ -118,12 +126,14 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let args: Vec<Vec<u8>> = args
         .into_iter()
-        .map(|a| std::os::unix::ffi::OsStringExt::into_vec(a))
+        .map(std::os::unix::ffi::OsStringExt::into_vec)
         .collect();
     let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     match args.first().map(Vec::as_slice) {
         Some(b"--echo") => {
-            let [_, file] = args.as_slice() else { return usage() };
+            let [_, file] = args.as_slice() else {
+                return usage();
+            };
             return match std::fs::read(s(file)) {
                 Ok(b) => {
                     let t = Table::from_vec(b);
@@ -137,15 +147,25 @@ fn main() -> ExitCode {
             };
         }
         Some(b"--set") => {
-            let [_, key, value, file] = args.as_slice() else { return usage() };
-            return edit(&s(file), |t| t.set(key, value).map(drop).map_err(|e| e.to_string()));
+            let [_, key, value, file] = args.as_slice() else {
+                return usage();
+            };
+            return edit(&s(file), |t| {
+                t.set(key, value).map(drop).map_err(|e| e.to_string())
+            });
         }
         Some(b"--opt-out") => {
-            let [_, key, file] = args.as_slice() else { return usage() };
-            return edit(&s(file), |t| t.opt_out(key).map(drop).map_err(|e| e.to_string()));
+            let [_, key, file] = args.as_slice() else {
+                return usage();
+            };
+            return edit(&s(file), |t| {
+                t.opt_out(key).map(drop).map_err(|e| e.to_string())
+            });
         }
         Some(b"--delete") => {
-            let [_, key, file] = args.as_slice() else { return usage() };
+            let [_, key, file] = args.as_slice() else {
+                return usage();
+            };
             return edit(&s(file), |t| {
                 t.remove(key);
                 Ok(())
@@ -180,7 +200,9 @@ fn main() -> ExitCode {
     if flags.options.duplicates == Duplicates::LastWins {
         flags.quiet_dups = true;
     }
-    let [spec] = rest.as_slice() else { return usage() };
+    let [spec] = rest.as_slice() else {
+        return usage();
+    };
     let table = match load(spec, &flags) {
         Ok(t) => t,
         Err(code) => return code,

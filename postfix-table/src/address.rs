@@ -85,7 +85,9 @@ fn split_localpart<'a>(localpart: &'a str, opts: &AddressLookup<'_>) -> Option<&
             return None;
         }
     }
-    let pos = localpart.bytes().position(|b| delims.as_bytes().contains(&b))?;
+    let pos = localpart
+        .bytes()
+        .position(|b| delims.as_bytes().contains(&b))?;
     if pos == 0 {
         return None;
     }
@@ -102,7 +104,20 @@ fn quote_localpart(local: &str) -> Cow<'_, str> {
         || b.iter().any(|&c| {
             c == b' '
                 || c.is_ascii_control()
-                || matches!(c, b'(' | b')' | b'<' | b'>' | b'@' | b',' | b';' | b':' | b'\\' | b'"' | b'[' | b']')
+                || matches!(
+                    c,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'['
+                        | b']'
+                )
         });
     if !needs {
         return Cow::Borrowed(local);
@@ -204,7 +219,11 @@ impl Table {
     /// assert_eq!(m.key, "VIP@Example.com");
     /// assert_eq!(&*m.value, b"[vip]");
     /// ```
-    pub fn lookup_address(&self, address: &str, opts: &AddressLookup<'_>) -> Option<AddressMatch<'_>> {
+    pub fn lookup_address(
+        &self,
+        address: &str,
+        opts: &AddressLookup<'_>,
+    ) -> Option<AddressMatch<'_>> {
         search_keys(address, opts).into_iter().find_map(|key| {
             let value = self.get(key.as_bytes())?;
             Some(AddressMatch { key, value })
@@ -221,23 +240,44 @@ mod tests {
         let d = AddressLookup::default();
         assert_eq!(search_keys("a+b+c@x", &d), ["a+b+c@x", "a@x", "@x"]);
         assert_eq!(search_keys("+a@x", &d), ["+a@x", "@x"]);
-        assert_eq!(search_keys("postmaster+x@d", &d), ["postmaster+x@d", "postmaster@d", "@d"]);
+        assert_eq!(
+            search_keys("postmaster+x@d", &d),
+            ["postmaster+x@d", "postmaster@d", "@d"]
+        );
         assert_eq!(search_keys("postmaster@d", &d), ["postmaster@d", "@d"]);
-        let dash = AddressLookup { recipient_delimiter: "-", ..AddressLookup::default() };
+        let dash = AddressLookup {
+            recipient_delimiter: "-",
+            ..AddressLookup::default()
+        };
         assert_eq!(search_keys("owner-list@d", &dash), ["owner-list@d", "@d"]);
-        assert_eq!(search_keys("list-request@d", &dash), ["list-request@d", "@d"]);
+        assert_eq!(
+            search_keys("list-request@d", &dash),
+            ["list-request@d", "@d"]
+        );
         assert_eq!(search_keys("a-b@d", &dash), ["a-b@d", "a@d", "@d"]);
-        let both = AddressLookup { recipient_delimiter: "+-", ..AddressLookup::default() };
+        let both = AddressLookup {
+            recipient_delimiter: "+-",
+            ..AddressLookup::default()
+        };
         assert_eq!(search_keys("a-b+c@d", &both), ["a-b+c@d", "a@d", "@d"]);
-        let none = AddressLookup { recipient_delimiter: "", ..AddressLookup::default() };
+        let none = AddressLookup {
+            recipient_delimiter: "",
+            ..AddressLookup::default()
+        };
         assert_eq!(search_keys("a+b@d", &none), ["a+b@d", "@d"]);
     }
 
     #[test]
     fn quoting() {
         let d = AddressLookup::default();
-        assert_eq!(search_keys("john doe@x", &d), ["\"john doe\"@x", "john doe@x", "@x"]);
-        let sasl = AddressLookup { null_sender_key: None, ..AddressLookup::default() };
+        assert_eq!(
+            search_keys("john doe@x", &d),
+            ["\"john doe\"@x", "john doe@x", "@x"]
+        );
+        let sasl = AddressLookup {
+            null_sender_key: None,
+            ..AddressLookup::default()
+        };
         assert!(search_keys("", &sasl).is_empty());
     }
 }

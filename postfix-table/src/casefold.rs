@@ -96,7 +96,10 @@ mod tests {
 
     #[test]
     fn folds() {
-        assert_eq!(Fold::Unicode.fold("ΣΑΣ".as_bytes()).as_ref(), "σασ".as_bytes());
+        assert_eq!(
+            Fold::Unicode.fold("ΣΑΣ".as_bytes()).as_ref(),
+            "σασ".as_bytes()
+        );
         assert_eq!(Fold::Unicode.fold(b"caf\xc9\xff").as_ref(), b"caf\xc9\xff");
         assert!(Fold::Unicode.eq("ÉTÉ".as_bytes(), "été".as_bytes()));
         assert!(Fold::Unicode.eq(b"ABC", b"abc"));

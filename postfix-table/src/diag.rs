@@ -92,16 +92,26 @@ impl Diagnostic {
                 )
             }
             DiagnosticKind::NonUtf8 { text } => {
-                format!("{path}, line {n}: non-UTF-8 input \"{}\" -- ignoring this line", c(text))
+                format!(
+                    "{path}, line {n}: non-UTF-8 input \"{}\" -- ignoring this line",
+                    c(text)
+                )
             }
             DiagnosticKind::UnbalancedQuote { text } => {
-                format!("{path}, line {n}: unbalanced '\"' in '{}' -- ignoring this line", c(text))
+                format!(
+                    "{path}, line {n}: unbalanced '\"' in '{}' -- ignoring this line",
+                    c(text)
+                )
             }
             DiagnosticKind::KeyWithoutValue { .. } => {
-                format!("{path}, line {n}: expected format: key whitespace value -- ignoring this line")
+                format!(
+                    "{path}, line {n}: expected format: key whitespace value -- ignoring this line"
+                )
             }
             DiagnosticKind::AliasFormat => {
-                format!("{path}, line {n}: record is in \"key: value\" format; is this an alias file?")
+                format!(
+                    "{path}, line {n}: record is in \"key: value\" format; is this an alias file?"
+                )
             }
             DiagnosticKind::Duplicate { key, .. } => {
                 format!("{path}, line {n}: duplicate entry: \"{}\"", c(key))
@@ -128,12 +138,18 @@ impl Diagnostic {
     ///     "table.db: duplicate entry: \"key\""
     /// );
     /// ```
-    pub fn postmap_build_message(&self, path: &str, db_path: &str, fold: crate::Fold, utf8: bool) -> Option<String> {
+    pub fn postmap_build_message(
+        &self,
+        path: &str,
+        db_path: &str,
+        fold: crate::Fold,
+        utf8: bool,
+    ) -> Option<String> {
         let n = self.line;
         match &self.kind {
-            DiagnosticKind::KeyWithoutValue { .. } => {
-                Some(format!("{path}, line {n}: expected format: key whitespace value"))
-            }
+            DiagnosticKind::KeyWithoutValue { .. } => Some(format!(
+                "{path}, line {n}: expected format: key whitespace value"
+            )),
             DiagnosticKind::Duplicate { key, .. } => Some(format!(
                 "{db_path}: duplicate entry: \"{}\"",
                 printable(&fold.fold(key), utf8)
@@ -160,7 +176,11 @@ impl fmt::Display for Diagnostic {
                 p(text)
             ),
             DiagnosticKind::UnbalancedQuote { text } => {
-                write!(f, "line {n}: unbalanced '\"' in '{}'; Postfix ignores this line", p(text))
+                write!(
+                    f,
+                    "line {n}: unbalanced '\"' in '{}'; Postfix ignores this line",
+                    p(text)
+                )
             }
             DiagnosticKind::KeyWithoutValue { key } => write!(
                 f,
@@ -178,7 +198,10 @@ impl fmt::Display for Diagnostic {
                 p(key)
             ),
             DiagnosticKind::NulByte => {
-                write!(f, "line {n}: NUL byte; Postfix ignores the rest of this logical line")
+                write!(
+                    f,
+                    "line {n}: NUL byte; Postfix ignores the rest of this logical line"
+                )
             }
         }
     }

@@ -125,14 +125,42 @@ mod tests {
         assert!(validate_key(b"a\\\\", true).is_ok());
         assert_eq!(validate_key(b"", true), Err(EditError::EmptyKey));
         assert_eq!(validate_key(b"#a", true), Err(EditError::KeyStartsWithHash));
-        assert_eq!(validate_key(b"a b", true), Err(EditError::KeyWhitespace { at: 1 }));
-        assert_eq!(validate_key(b"a\tb", true), Err(EditError::KeyWhitespace { at: 1 }));
-        assert_eq!(validate_key(b"\"a", true), Err(EditError::KeyUnbalancedQuote));
-        assert_eq!(validate_key(b"a\\", true), Err(EditError::KeyTrailingBackslash));
-        assert!(matches!(validate_key(b"a\nb", true), Err(EditError::ForbiddenByte { byte: "LF", at: 1, .. })));
-        assert!(matches!(validate_key(b"a\rb", true), Err(EditError::ForbiddenByte { byte: "CR", .. })));
-        assert!(matches!(validate_key(b"a\0b", true), Err(EditError::ForbiddenByte { byte: "NUL", .. })));
-        assert_eq!(validate_key(b"caf\xe9", true), Err(EditError::NonUtf8 { what: "key" }));
+        assert_eq!(
+            validate_key(b"a b", true),
+            Err(EditError::KeyWhitespace { at: 1 })
+        );
+        assert_eq!(
+            validate_key(b"a\tb", true),
+            Err(EditError::KeyWhitespace { at: 1 })
+        );
+        assert_eq!(
+            validate_key(b"\"a", true),
+            Err(EditError::KeyUnbalancedQuote)
+        );
+        assert_eq!(
+            validate_key(b"a\\", true),
+            Err(EditError::KeyTrailingBackslash)
+        );
+        assert!(matches!(
+            validate_key(b"a\nb", true),
+            Err(EditError::ForbiddenByte {
+                byte: "LF",
+                at: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            validate_key(b"a\rb", true),
+            Err(EditError::ForbiddenByte { byte: "CR", .. })
+        ));
+        assert!(matches!(
+            validate_key(b"a\0b", true),
+            Err(EditError::ForbiddenByte { byte: "NUL", .. })
+        ));
+        assert_eq!(
+            validate_key(b"caf\xe9", true),
+            Err(EditError::NonUtf8 { what: "key" })
+        );
         assert!(validate_key(b"caf\xe9", false).is_ok());
     }
 
@@ -142,7 +170,10 @@ mod tests {
         assert!(validate_value(b"#x", true).is_ok());
         assert_eq!(validate_value(b"", true), Err(EditError::EmptyValue));
         assert_eq!(validate_value(b" x", true), Err(EditError::ValueWhitespace));
-        assert_eq!(validate_value(b"x\x0b", true), Err(EditError::ValueWhitespace));
+        assert_eq!(
+            validate_value(b"x\x0b", true),
+            Err(EditError::ValueWhitespace)
+        );
         assert!(validate_value(b"a\nb", true).is_err());
     }
 }

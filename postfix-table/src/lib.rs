@@ -57,8 +57,14 @@
 //!   [`Options`] and [`Diagnostic`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod address;
 mod casefold;
@@ -76,4 +82,9 @@ pub use casefold::Fold;
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use error::{EditError, QueryError};
 pub use record::Ignored;
-pub use table::{Change, Duplicates, Entry, EntryKind, Node, Nodes, Options, Table};
+pub use table::{Change, Duplicates, Entry, EntryKind, KeyValue, Node, Nodes, Options, Table};
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

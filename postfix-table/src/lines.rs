@@ -140,7 +140,10 @@ pub fn for_each_segment(src: &[u8], mut f: impl FnMut(Segment)) {
                 }
                 None => {
                     if let Some((s, e, l)) = pending.take() {
-                        f(Segment::Trivia { range: s..e, first_line: l });
+                        f(Segment::Trivia {
+                            range: s..e,
+                            first_line: l,
+                        });
                     }
                     current = Some(LogicalLine {
                         range: pos..next,
@@ -156,7 +159,10 @@ pub fn for_each_segment(src: &[u8], mut f: impl FnMut(Segment)) {
                     f(Segment::Logical(cur));
                 }
                 if let Some((s, e, l)) = pending.take() {
-                    f(Segment::Trivia { range: s..e, first_line: l });
+                    f(Segment::Trivia {
+                        range: s..e,
+                        first_line: l,
+                    });
                 }
                 current = Some(LogicalLine {
                     range: pos..next,
@@ -173,7 +179,10 @@ pub fn for_each_segment(src: &[u8], mut f: impl FnMut(Segment)) {
         f(Segment::Logical(cur));
     }
     if let Some((s, e, l)) = pending.take() {
-        f(Segment::Trivia { range: s..e, first_line: l });
+        f(Segment::Trivia {
+            range: s..e,
+            first_line: l,
+        });
     }
 }
 

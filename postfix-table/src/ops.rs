@@ -98,7 +98,8 @@ impl Model {
         }
         match op {
             EditOp::Set { key, value } => {
-                self.map.insert(self.fold.fold(key).into_owned(), Some(value.clone()));
+                self.map
+                    .insert(self.fold.fold(key).into_owned(), Some(value.clone()));
             }
             EditOp::OptOut { key } => {
                 self.map.insert(self.fold.fold(key).into_owned(), None);
@@ -130,7 +131,10 @@ impl Model {
                     ));
                 }
                 if v.is_none() && !t.is_opted_out(k) {
-                    return Err(format!("key {:?} should be an opt-out", String::from_utf8_lossy(k)));
+                    return Err(format!(
+                        "key {:?} should be an opt-out",
+                        String::from_utf8_lossy(k)
+                    ));
                 }
             }
         }

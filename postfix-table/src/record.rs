@@ -49,7 +49,10 @@ pub enum Ignored {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Meaning<'a> {
     /// `key whitespace value`.
-    Mapping { key: Cow<'a, [u8]>, value: Cow<'a, [u8]> },
+    Mapping {
+        key: Cow<'a, [u8]>,
+        value: Cow<'a, [u8]>,
+    },
     /// A key without a value: ignored by Postfix ("expected format: key
     /// whitespace value"), shown by this crate as an opt-out.
     KeyOnly { key: Cow<'a, [u8]> },
@@ -142,20 +145,71 @@ mod tests {
                 value: Cow::Borrowed(b"a  b")
             }
         );
-        assert_eq!(m(b"key \t"), Meaning::KeyOnly { key: Cow::Borrowed(b"key") });
-        assert_eq!(m(b"\"a b\" v"), Meaning::Mapping { key: Cow::Borrowed(b"\"a b\""), value: Cow::Borrowed(b"v") });
-        assert_eq!(m(b"a\\ b v"), Meaning::Mapping { key: Cow::Borrowed(b"a\\ b"), value: Cow::Borrowed(b"v") });
-        assert_eq!(m(b"\"abc value"), Meaning::Ignored(Ignored::UnbalancedQuote));
-        assert_eq!(m(b"\"a\\\"b\" v"), Meaning::Mapping { key: Cow::Borrowed(b"\"a\\\"b\""), value: Cow::Borrowed(b"v") });
-        assert_eq!(m(b"key \\"), Meaning::Mapping { key: Cow::Borrowed(b"key"), value: Cow::Borrowed(b"\\") });
-        assert_eq!(m(b"key\\"), Meaning::KeyOnly { key: Cow::Borrowed(b"key\\") });
-        assert_eq!(m(b"k\0ey value"), Meaning::KeyOnly { key: Cow::Borrowed(b"k") });
-        assert_eq!(m(b"key va\0lue"), Meaning::Mapping { key: Cow::Borrowed(b"key"), value: Cow::Borrowed(b"va") });
+        assert_eq!(
+            m(b"key \t"),
+            Meaning::KeyOnly {
+                key: Cow::Borrowed(b"key")
+            }
+        );
+        assert_eq!(
+            m(b"\"a b\" v"),
+            Meaning::Mapping {
+                key: Cow::Borrowed(b"\"a b\""),
+                value: Cow::Borrowed(b"v")
+            }
+        );
+        assert_eq!(
+            m(b"a\\ b v"),
+            Meaning::Mapping {
+                key: Cow::Borrowed(b"a\\ b"),
+                value: Cow::Borrowed(b"v")
+            }
+        );
+        assert_eq!(
+            m(b"\"abc value"),
+            Meaning::Ignored(Ignored::UnbalancedQuote)
+        );
+        assert_eq!(
+            m(b"\"a\\\"b\" v"),
+            Meaning::Mapping {
+                key: Cow::Borrowed(b"\"a\\\"b\""),
+                value: Cow::Borrowed(b"v")
+            }
+        );
+        assert_eq!(
+            m(b"key \\"),
+            Meaning::Mapping {
+                key: Cow::Borrowed(b"key"),
+                value: Cow::Borrowed(b"\\")
+            }
+        );
+        assert_eq!(
+            m(b"key\\"),
+            Meaning::KeyOnly {
+                key: Cow::Borrowed(b"key\\")
+            }
+        );
+        assert_eq!(
+            m(b"k\0ey value"),
+            Meaning::KeyOnly {
+                key: Cow::Borrowed(b"k")
+            }
+        );
+        assert_eq!(
+            m(b"key va\0lue"),
+            Meaning::Mapping {
+                key: Cow::Borrowed(b"key"),
+                value: Cow::Borrowed(b"va")
+            }
+        );
         assert_eq!(m(b"\0x"), Meaning::Ignored(Ignored::MissingKey));
         assert_eq!(m(b"caf\xe9 v"), Meaning::Ignored(Ignored::NonUtf8));
         assert_eq!(
             interpret(Cow::Borrowed(b"caf\xe9 v"), false, false),
-            Meaning::Mapping { key: Cow::Borrowed(b"caf\xe9"), value: Cow::Borrowed(b"v") }
+            Meaning::Mapping {
+                key: Cow::Borrowed(b"caf\xe9"),
+                value: Cow::Borrowed(b"v")
+            }
         );
         // ASCII before the NUL: no UTF-8 check at all.
         assert!(matches!(m(b"a b\0\xff"), Meaning::Mapping { .. }));

@@ -86,6 +86,9 @@ struct Item {
     kind: Kind,
 }
 
+/// A stored (folded) key and its value, from [`Table::effective`].
+pub type KeyValue<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// What an edit did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -431,7 +434,7 @@ impl Table {
         let m = self.matches(key).into_iter().filter(|&(_, v)| v);
         match self.options.duplicates {
             Duplicates::FirstWins => m.map(|(id, _)| id).next(),
-            Duplicates::LastWins => m.map(|(id, _)| id).last(),
+            Duplicates::LastWins => m.map(|(id, _)| id).next_back(),
         }
     }
 
@@ -442,9 +445,7 @@ impl Table {
     pub fn check_query(&self, key: &[u8]) -> Result<(), crate::QueryError> {
         let key = lines::c_string(key);
         if self.options.utf8 && !key.is_ascii() && std::str::from_utf8(key).is_err() {
-            return Err(crate::QueryError::NonUtf8Key {
-                key: key.to_vec(),
-            });
+            return Err(crate::QueryError::NonUtf8Key { key: key.to_vec() });
         }
         Ok(())
     }
@@ -510,7 +511,7 @@ impl Table {
     /// The lookup view: for each key that a lookup finds, the stored (folded)
     /// key and its value, in file order. This is what `postmap -s` prints
     /// (Postfix prints it in hash order).
-    pub fn effective(&self) -> Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> {
+    pub fn effective(&self) -> Vec<KeyValue<'_>> {
         let fold = self.options.effective_fold();
         let mut out = Vec::new();
         for e in self.entries() {
@@ -555,15 +556,21 @@ impl Table {
             match e.kind() {
                 EntryKind::Ignored(Ignored::LeadingWhitespace) => out.push(Diagnostic::new(
                     line,
-                    DiagnosticKind::LeadingWhitespace { text: text.into_owned() },
+                    DiagnosticKind::LeadingWhitespace {
+                        text: text.into_owned(),
+                    },
                 )),
                 EntryKind::Ignored(Ignored::NonUtf8) => out.push(Diagnostic::new(
                     line,
-                    DiagnosticKind::NonUtf8 { text: text.into_owned() },
+                    DiagnosticKind::NonUtf8 {
+                        text: text.into_owned(),
+                    },
                 )),
                 EntryKind::Ignored(Ignored::UnbalancedQuote) => out.push(Diagnostic::new(
                     line,
-                    DiagnosticKind::UnbalancedQuote { text: text.into_owned() },
+                    DiagnosticKind::UnbalancedQuote {
+                        text: text.into_owned(),
+                    },
                 )),
                 EntryKind::Ignored(Ignored::MissingKey) => out.push(Diagnostic::new(
                     line,
@@ -756,7 +763,10 @@ impl Table {
         };
         let raw = self.text(item);
         let (first, rest) = match memchr::memchr(b'\n', raw) {
-            Some(i) => (raw.get(..=i).unwrap_or_default(), raw.get(i + 1..).unwrap_or_default()),
+            Some(i) => (
+                raw.get(..=i).unwrap_or_default(),
+                raw.get(i + 1..).unwrap_or_default(),
+            ),
             None => (raw, &b""[..]),
         };
         let eol: &[u8] = if first.ends_with(b"\r\n") {
@@ -861,7 +871,11 @@ impl Table {
     /// assert_eq!(t.to_bytes(), b"user@example.com\tnew:pass\r\nother v\r\nadded@example.com\tx\r\n");
     /// assert!(t.set("bad key", "v").is_err());
     /// ```
-    pub fn set(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<Change, EditError> {
+    pub fn set(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<Change, EditError> {
         self.upsert(key.as_ref(), Some(value.as_ref()))
     }
 
@@ -903,7 +917,11 @@ impl Table {
 }
 
 fn item_index_key<'a>(src: &'a [u8], item: &'a Item, utf8: bool) -> Option<Cow<'a, [u8]>> {
-    let Kind::Logical { multiline, orphan: false } = item.kind else {
+    let Kind::Logical {
+        multiline,
+        orphan: false,
+    } = item.kind
+    else {
         return None;
     };
     let raw = match &item.text {

@@ -31,9 +31,15 @@ fn texthash_cases() -> Vec<PathBuf> {
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             name.ends_with(".in")
-                && ![".regexp.in", ".pcre.in", ".cidr.in", ".inline.in", ".static.in"]
-                    .iter()
-                    .any(|s| name.ends_with(s))
+                && ![
+                    ".regexp.in",
+                    ".pcre.in",
+                    ".cidr.in",
+                    ".inline.in",
+                    ".static.in",
+                ]
+                .iter()
+                .any(|s| name.ends_with(s))
         })
         .collect();
     cases.sort();
@@ -73,9 +79,21 @@ fn queries_answer_like_postmap() {
             let want = &line[key.len() + 1..];
             let got = table.get(key);
             match want {
-                b"(not found)" => assert_eq!(got, None, "{} key {:?}", case.display(), String::from_utf8_lossy(key)),
+                b"(not found)" => assert_eq!(
+                    got,
+                    None,
+                    "{} key {:?}",
+                    case.display(),
+                    String::from_utf8_lossy(key)
+                ),
                 b"(error)" => panic!("no texthash case should error"),
-                v => assert_eq!(got.as_deref(), Some(v), "{} key {:?}", case.display(), String::from_utf8_lossy(key)),
+                v => assert_eq!(
+                    got.as_deref(),
+                    Some(v),
+                    "{} key {:?}",
+                    case.display(),
+                    String::from_utf8_lossy(key)
+                ),
             }
             checked += 1;
         }
@@ -93,7 +111,10 @@ fn dump_matches_postmap_s() {
             .map(|(k, v)| [&k[..], b"\t", &v[..]].concat())
             .collect();
         ours.sort();
-        let want: Vec<Vec<u8>> = lines(&sibling(&case, "dump")).into_iter().map(<[u8]>::to_vec).collect();
+        let want: Vec<Vec<u8>> = lines(&sibling(&case, "dump"))
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
         assert_eq!(ours, want, "{}", case.display());
     }
 }

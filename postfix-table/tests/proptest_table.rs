@@ -73,7 +73,11 @@ fn options() -> impl Strategy<Value = Options> {
         any::<bool>(),
         prop::sample::select(vec![Duplicates::FirstWins, Duplicates::LastWins]),
     )
-        .prop_map(|(fold, utf8, duplicates)| Options { fold, utf8, duplicates })
+        .prop_map(|(fold, utf8, duplicates)| Options {
+            fold,
+            utf8,
+            duplicates,
+        })
 }
 
 proptest! {
