@@ -12,22 +12,57 @@ use crate::lines::{c_string, is_space, trim_space};
 pub(crate) fn scan_key(line: &[u8]) -> (usize, bool) {
     let mut i = 0;
     let mut in_quotes = false;
+    loop {
+        i = find_candidate(line, i);
+        match line.get(i) {
+            None => break,
+            Some(b'\\') => {
+                // The next byte is literal; a final backslash ends the scan.
+                i += 1;
+                if i >= line.len() {
+                    break;
+                }
+                i += 1;
+            }
+            Some(b'"') => {
+                in_quotes = !in_quotes;
+                i += 1;
+            }
+            Some(&b) if is_space(b) && !in_quotes => break,
+            Some(_) => i += 1,
+        }
+    }
+    (i.min(line.len()), !in_quotes)
+}
+
+/// Index of the first byte at or after `from` that may end or change the key
+/// scan: a byte below `!` (whitespace and other control bytes), `"` or `\\`.
+/// Eight bytes at a time (SWAR); exact, since only the lowest hit is used.
+#[inline]
+fn find_candidate(line: &[u8], from: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut i = from;
+    while let Some(chunk) = line.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let hits = (x.wrapping_sub(LO * 0x21) & !x & HI)
+            | zero_byte(x ^ (LO * u64::from(b'"')))
+            | zero_byte(x ^ (LO * u64::from(b'\\')));
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
     while let Some(&b) = line.get(i) {
-        if b == b'\\' {
-            i += 1;
-            if i >= line.len() {
-                break;
-            }
-        } else if is_space(b) {
-            if !in_quotes {
-                break;
-            }
-        } else if b == b'"' {
-            in_quotes = !in_quotes;
+        if b < 0x21 || b == b'"' || b == b'\\' {
+            return i;
         }
         i += 1;
     }
-    (i.min(line.len()), !in_quotes)
+    line.len()
 }
 
 /// Why Postfix ignores a logical line.
@@ -213,6 +248,34 @@ mod tests {
         );
         // ASCII before the NUL: no UTF-8 check at all.
         assert!(matches!(m(b"a b\0\xff"), Meaning::Mapping { .. }));
+    }
+
+    #[test]
+    fn candidate_scan_is_exact() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        for start in 0..all.len() {
+            for len in [0usize, 1, 7, 8, 9, 17, 40] {
+                let s = &all[start..(start + len).min(all.len())];
+                let want = s
+                    .iter()
+                    .position(|&b| b < 0x21 || b == b'"' || b == b'\\')
+                    .unwrap_or(s.len());
+                assert_eq!(find_candidate(s, 0), want, "{s:?}");
+            }
+        }
+        let mut line = b"abcdefghijklmnop".to_vec();
+        for p in 0..line.len() {
+            for b in [b' ', b'\t', b'"', b'\\', 0x0b, 0x01, 0x80, 0xff] {
+                let mut l = line.clone();
+                l[p] = b;
+                let want = l
+                    .iter()
+                    .position(|&c| c < 0x21 || c == b'"' || c == b'\\')
+                    .unwrap_or(l.len());
+                assert_eq!(find_candidate(&l, 0), want);
+            }
+        }
+        line.clear();
     }
 
     #[test]
