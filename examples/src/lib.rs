@@ -1,5 +1,8 @@
-//! Helpers shared by the example binaries: atomic file replacement.
+//! The example binaries' logic, as testable functions, and the helpers they
+//! share (atomic file replacement).
 #![forbid(unsafe_code)]
+
+pub mod postmap_lite;
 
 use std::fs;
 use std::io::{self, Write};

@@ -1,0 +1,243 @@
+//! The `postmap-lite` command, as a function over explicit arguments and
+//! streams so that tests can drive it without spawning processes.
+
+use std::io::{self, BufRead, Write};
+use std::path::Path;
+
+use postfix_table::{Diagnostic, DiagnosticKind, Duplicates, Fold, Options, QueryError, Table};
+
+use crate::write_atomic;
+
+const PROG: &str = "postmap-lite";
+
+/// Usage text.
+pub const USAGE: &str = "usage: postmap-lite [-f] [-r] [-w] [-U] -q KEY|- TYPE:FILE
+       postmap-lite [-f] [-r] [-w] [-U] -s TYPE:FILE
+       postmap-lite --echo FILE
+       postmap-lite --set KEY VALUE FILE | --opt-out KEY FILE | --delete KEY FILE";
+
+/// Standard streams of one run.
+pub struct Io<'a> {
+    /// Keys for `-q -`.
+    pub stdin: &'a mut dyn BufRead,
+    /// Answers.
+    pub stdout: &'a mut dyn Write,
+    /// Warnings and errors.
+    pub stderr: &'a mut dyn Write,
+}
+
+struct Flags {
+    options: Options,
+    quiet_dups: bool,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Flavor {
+    Texthash,
+    Indexed,
+}
+
+/// Runs `postmap-lite` with `args` (without the program name) and returns
+/// the exit status: 0 found / done, 1 not found or fatal error, 2 usage.
+pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
+    let Io {
+        stdin,
+        stdout,
+        stderr,
+    } = io;
+    fn fatal(stderr: &mut dyn Write, msg: &dyn std::fmt::Display) -> u8 {
+        let _ = writeln!(stderr, "{PROG}: fatal: {msg}");
+        1
+    }
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match args.first().map(Vec::as_slice) {
+        Some(b"--echo") => {
+            let [_, file] = args else {
+                return usage(stderr);
+            };
+            return match std::fs::read(s(file)) {
+                Ok(b) => match Table::from_vec(b)
+                    .write_to(&mut *stdout)
+                    .and_then(|()| stdout.flush())
+                {
+                    Ok(()) => 0,
+                    Err(e) => fatal(stderr, &e),
+                },
+                Err(e) => fatal(stderr, &format!("open {}: {e}", s(file))),
+            };
+        }
+        Some(b"--set") => {
+            let [_, key, value, file] = args else {
+                return usage(stderr);
+            };
+            return edit(&s(file), stderr, |t| {
+                t.set(key, value).map(drop).map_err(|e| e.to_string())
+            });
+        }
+        Some(b"--opt-out") => {
+            let [_, key, file] = args else {
+                return usage(stderr);
+            };
+            return edit(&s(file), stderr, |t| {
+                t.opt_out(key).map(drop).map_err(|e| e.to_string())
+            });
+        }
+        Some(b"--delete") => {
+            let [_, key, file] = args else {
+                return usage(stderr);
+            };
+            return edit(&s(file), stderr, |t| {
+                t.remove(key);
+                Ok(())
+            });
+        }
+        _ => {}
+    }
+
+    let mut flags = Flags {
+        options: Options::default(),
+        quiet_dups: false,
+    };
+    let mut query: Option<&[u8]> = None;
+    let mut dump = false;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_slice() {
+            b"-f" => flags.options.fold = Fold::None,
+            b"-r" => flags.options.duplicates = Duplicates::LastWins,
+            b"-w" => flags.quiet_dups = true,
+            b"-U" => flags.options.utf8 = false,
+            b"-s" => dump = true,
+            b"-q" => match it.next() {
+                Some(k) => query = Some(k),
+                None => return usage(stderr),
+            },
+            _ if a.first() == Some(&b'-') && a.len() > 1 => return usage(stderr),
+            _ => rest.push(s(a)),
+        }
+    }
+    if flags.options.duplicates == Duplicates::LastWins {
+        flags.quiet_dups = true;
+    }
+    let ([spec], true) = (rest.as_slice(), dump || query.is_some()) else {
+        return usage(stderr);
+    };
+    let table = match load(spec, &flags, stderr) {
+        Ok(t) => t,
+        Err(msg) => return fatal(stderr, &msg),
+    };
+    let mut out = io::BufWriter::new(stdout);
+    let result = (|| -> io::Result<bool> {
+        if dump {
+            for (k, v) in table.effective() {
+                out.write_all(&[&k[..], b"\t", &v[..], b"\n"].concat())?;
+            }
+            return Ok(true);
+        }
+        match query {
+            Some(b"-") => {
+                let mut found = false;
+                for line in stdin.split(b'\n') {
+                    let key = line?;
+                    if let Some(v) = query_one(&table, spec, &key, stderr) {
+                        found = true;
+                        out.write_all(&[&key[..], b"\t", &v[..], b"\n"].concat())?;
+                    }
+                }
+                Ok(found)
+            }
+            Some(key) => Ok(match query_one(&table, spec, key, stderr) {
+                Some(v) => {
+                    out.write_all(&[&v[..], b"\n"].concat())?;
+                    true
+                }
+                None => false,
+            }),
+            None => Ok(false),
+        }
+    })();
+    match result.and_then(|found| out.flush().map(|()| found)) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => fatal(stderr, &e),
+    }
+}
+
+fn usage(stderr: &mut dyn Write) -> u8 {
+    let _ = writeln!(stderr, "{USAGE}");
+    2
+}
+
+fn split_map(spec: &str) -> Result<(Flavor, &str), String> {
+    match spec.split_once(':') {
+        Some(("texthash", f)) => Ok((Flavor::Texthash, f)),
+        Some(("hash" | "btree" | "lmdb" | "cdb", f)) => Ok((Flavor::Indexed, f)),
+        Some((t, _)) => Err(format!("unsupported dictionary type: {t}")),
+        None => Err(format!("no dictionary type in \"{spec}\"; use TYPE:FILE")),
+    }
+}
+
+fn load(spec: &str, flags: &Flags, stderr: &mut dyn Write) -> Result<Table, String> {
+    let (flavor, file) = split_map(spec)?;
+    let bytes = std::fs::read(file).map_err(|e| format!("open database {file}: {e}"))?;
+    let table = Table::from_vec_with(bytes, flags.options);
+    for d in table.diagnostics() {
+        if flags.quiet_dups && matches!(d.kind, DiagnosticKind::Duplicate { .. }) {
+            continue;
+        }
+        let msg = match flavor {
+            Flavor::Texthash => d.postfix_message(file, flags.options.utf8),
+            Flavor::Indexed => build_message(&d, file, flags),
+        };
+        if let Some(m) = msg {
+            let _ = writeln!(stderr, "{PROG}: warning: {m}");
+        }
+    }
+    Ok(table)
+}
+
+fn build_message(d: &Diagnostic, file: &str, flags: &Flags) -> Option<String> {
+    let db = format!("{file}.db");
+    d.postmap_build_message(
+        file,
+        &db,
+        flags.options.effective_fold(),
+        flags.options.utf8,
+    )
+}
+
+fn query_one(table: &Table, spec: &str, key: &[u8], stderr: &mut dyn Write) -> Option<Vec<u8>> {
+    if let Err(QueryError::NonUtf8Key { .. }) = table.check_query(key) {
+        let shown = postfix_table::lines::printable(key, true);
+        let _ = writeln!(
+            stderr,
+            "{PROG}: warning: {spec}: non-UTF-8 key \"{shown}\": malformed UTF-8 or invalid codepoint"
+        );
+        return None;
+    }
+    table.get(key).map(|v| v.into_owned())
+}
+
+fn edit(
+    path: &str,
+    stderr: &mut dyn Write,
+    f: impl FnOnce(&mut Table) -> Result<(), String>,
+) -> u8 {
+    let mut fail = |msg: String| {
+        let _ = writeln!(stderr, "{PROG}: fatal: {msg}");
+        1
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("open {path}: {e}")),
+    };
+    let mut table = Table::from_vec(bytes);
+    if let Err(e) = f(&mut table) {
+        return fail(e);
+    }
+    match write_atomic(Path::new(path), &table.to_bytes()) {
+        Ok(()) => 0,
+        Err(e) => fail(format!("write {path}: {e}")),
+    }
+}
