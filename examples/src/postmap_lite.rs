@@ -6,7 +6,7 @@ use std::path::Path;
 
 use postfix_table::{Diagnostic, DiagnosticKind, Duplicates, Fold, Options, QueryError, Table};
 
-use crate::write_atomic;
+use crate::write_atomic_with;
 
 const PROG: &str = "postmap-lite";
 
@@ -236,7 +236,7 @@ fn edit(
     if let Err(e) = f(&mut table) {
         return fail(e);
     }
-    match write_atomic(Path::new(path), &table.to_bytes()) {
+    match write_atomic_with(Path::new(path), |w| table.write_to(w)) {
         Ok(()) => 0,
         Err(e) => fail(format!("write {path}: {e}")),
     }

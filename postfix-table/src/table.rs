@@ -130,7 +130,36 @@ pub struct Table {
     options: Options,
     edited: bool,
     index: OnceLock<Index>,
+    scans: ScanBudget,
     style: Option<Style>,
+}
+
+/// How many keyed operations may still scan instead of building the index.
+#[derive(Debug)]
+struct ScanBudget(std::sync::atomic::AtomicU32);
+
+impl ScanBudget {
+    const INITIAL: u32 = 2;
+
+    fn new() -> Self {
+        ScanBudget(std::sync::atomic::AtomicU32::new(Self::INITIAL))
+    }
+
+    /// Takes one scan from the budget; false when it is spent.
+    fn take_one(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+impl Clone for ScanBudget {
+    fn clone(&self) -> Self {
+        ScanBudget(std::sync::atomic::AtomicU32::new(
+            self.0.load(std::sync::atomic::Ordering::Relaxed),
+        ))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -263,6 +292,7 @@ impl Table {
             options,
             edited: false,
             index: OnceLock::new(),
+            scans: ScanBudget::new(),
             style: None,
         }
     }
@@ -452,6 +482,19 @@ impl Table {
     /// Every item whose key folds to `key`, in file order, with whether it has a value.
     fn matches(&self, key: &[u8]) -> Vec<(usize, bool)> {
         let fold = self.options.effective_fold();
+        // A one-off lookup or edit on a fresh document is cheaper as a scan
+        // than building the index; from the third keyed operation on, build it.
+        if self.index.get().is_none() && self.scans.take_one() {
+            return self
+                .items
+                .iter()
+                .enumerate()
+                .filter_map(|(id, item)| {
+                    let (k, has_value) = self.index_key_of(item)?;
+                    fold.eq(&k, key).then_some((id, has_value))
+                })
+                .collect();
+        }
         let index = self.index();
         let h = hash_key(&index.hasher, key, fold);
         let mut out: Vec<(usize, bool)> = index
@@ -754,12 +797,14 @@ impl Table {
     }
 
     fn index_insert(&mut self, id: usize) {
+        if self.index.get().is_none() {
+            return;
+        }
         let fold = self.options.effective_fold();
         let key = match self.items.get(id).and_then(|i| self.index_key_of(i)) {
             Some((k, _)) => k.into_owned(),
             None => return,
         };
-        let _ = self.index();
         let items = &self.items;
         let utf8 = self.options.utf8;
         if let Some(index) = self.index.get_mut() {
@@ -775,12 +820,16 @@ impl Table {
     }
 
     fn index_remove(&mut self, id: usize) {
+        if self.index.get().is_none() {
+            return;
+        }
         let fold = self.options.effective_fold();
         let key = match self.items.get(id).and_then(|i| self.index_key_of(i)) {
             Some((k, _)) => k.into_owned(),
             None => return,
         };
-        let _ = self.index();
+        // Without an index there is nothing to maintain: it is built from
+        // the current items when first needed.
         if let Some(index) = self.index.get_mut() {
             let h = hash_key(&index.hasher, &key, fold);
             if let Ok(entry) = index.table.find_entry(h, |&other| other == id) {
