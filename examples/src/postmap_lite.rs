@@ -187,19 +187,19 @@ fn load(spec: &str, flags: &Flags, stderr: &mut dyn Write) -> Result<Table, Stri
             continue;
         }
         let msg = match flavor {
-            Flavor::Texthash => d.postfix_message(file, flags.options.utf8),
+            Flavor::Texthash => d.postfix_message_bytes(file, flags.options.utf8),
             Flavor::Indexed => build_message(&d, file, flags),
         };
         if let Some(m) = msg {
-            let _ = writeln!(stderr, "{PROG}: warning: {m}");
+            let _ = stderr.write_all(&[PROG.as_bytes(), b": warning: ", &m, b"\n"].concat());
         }
     }
     Ok(table)
 }
 
-fn build_message(d: &Diagnostic, file: &str, flags: &Flags) -> Option<String> {
+fn build_message(d: &Diagnostic, file: &str, flags: &Flags) -> Option<Vec<u8>> {
     let db = format!("{file}.db");
-    d.postmap_build_message(
+    d.postmap_build_message_bytes(
         file,
         &db,
         flags.options.effective_fold(),
@@ -209,10 +209,17 @@ fn build_message(d: &Diagnostic, file: &str, flags: &Flags) -> Option<String> {
 
 fn query_one(table: &Table, spec: &str, key: &[u8], stderr: &mut dyn Write) -> Option<Vec<u8>> {
     if let Err(QueryError::NonUtf8Key { .. }) = table.check_query(key) {
-        let shown = postfix_table::lines::printable(key, true);
-        let _ = writeln!(
-            stderr,
-            "{PROG}: warning: {spec}: non-UTF-8 key \"{shown}\": malformed UTF-8 or invalid codepoint"
+        let shown = postfix_table::lines::printable(key, table.options().utf8);
+        let _ = stderr.write_all(
+            &[
+                PROG.as_bytes(),
+                b": warning: ",
+                spec.as_bytes(),
+                b": non-UTF-8 key \"",
+                &shown,
+                b"\": malformed UTF-8 or invalid codepoint\n",
+            ]
+            .concat(),
         );
         return None;
     }

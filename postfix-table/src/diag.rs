@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::lines::printable;
+use crate::lines::{printable, printable_lossy};
 
 /// One warning about a table, with the line it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,42 +79,58 @@ impl Diagnostic {
     /// ]);
     /// ```
     pub fn postfix_message(&self, path: &str, utf8: bool) -> Option<String> {
+        self.postfix_message_bytes(path, utf8)
+            .map(|m| String::from_utf8_lossy(&m).into_owned())
+    }
+
+    /// [`Diagnostic::postfix_message`] byte for byte: with `utf8`, Postfix
+    /// copies UTF-8-like byte sequences into its logs unchecked, so the
+    /// exact text is not always valid UTF-8.
+    pub fn postfix_message_bytes(&self, path: &str, utf8: bool) -> Option<Vec<u8>> {
         let n = self.line;
-        let c = |t: &[u8]| printable(crate::lines::c_string(t), utf8);
+        let p = |t: &[u8]| printable(t, utf8);
+        let path = path.as_bytes();
+        let at = [path, format!(", line {n}: ").as_bytes()].concat();
         Some(match &self.kind {
             DiagnosticKind::LeadingWhitespace { text } => {
                 let s = crate::lines::c_string(text);
                 let head = s.get(..30.min(s.len())).unwrap_or_default();
-                let more = if text.len() > 30 { "..." } else { "" };
-                format!(
-                    "{path}: logical line must not start with whitespace: \"{}{more}\"",
-                    printable(head, utf8)
-                )
+                let more: &[u8] = if text.len() > 30 { b"..." } else { b"" };
+                [
+                    path,
+                    b": logical line must not start with whitespace: \"",
+                    &p(head),
+                    more,
+                    b"\"",
+                ]
+                .concat()
             }
-            DiagnosticKind::NonUtf8 { text } => {
-                format!(
-                    "{path}, line {n}: non-UTF-8 input \"{}\" -- ignoring this line",
-                    c(text)
-                )
-            }
-            DiagnosticKind::UnbalancedQuote { text } => {
-                format!(
-                    "{path}, line {n}: unbalanced '\"' in '{}' -- ignoring this line",
-                    c(text)
-                )
-            }
-            DiagnosticKind::KeyWithoutValue { .. } => {
-                format!(
-                    "{path}, line {n}: expected format: key whitespace value -- ignoring this line"
-                )
-            }
-            DiagnosticKind::AliasFormat => {
-                format!(
-                    "{path}, line {n}: record is in \"key: value\" format; is this an alias file?"
-                )
-            }
+            DiagnosticKind::NonUtf8 { text } => [
+                &at[..],
+                b"non-UTF-8 input \"",
+                &p(text),
+                b"\" -- ignoring this line",
+            ]
+            .concat(),
+            DiagnosticKind::UnbalancedQuote { text } => [
+                &at[..],
+                b"unbalanced '\"' in '",
+                &p(text),
+                b"' -- ignoring this line",
+            ]
+            .concat(),
+            DiagnosticKind::KeyWithoutValue { .. } => [
+                &at[..],
+                b"expected format: key whitespace value -- ignoring this line",
+            ]
+            .concat(),
+            DiagnosticKind::AliasFormat => [
+                &at[..],
+                b"record is in \"key: value\" format; is this an alias file?",
+            ]
+            .concat(),
             DiagnosticKind::Duplicate { key, .. } => {
-                format!("{path}, line {n}: duplicate entry: \"{}\"", c(key))
+                [&at[..], b"duplicate entry: \"", &p(key), b"\""].concat()
             }
             DiagnosticKind::NulByte => return None,
         })
@@ -145,16 +161,34 @@ impl Diagnostic {
         fold: crate::Fold,
         utf8: bool,
     ) -> Option<String> {
+        self.postmap_build_message_bytes(path, db_path, fold, utf8)
+            .map(|m| String::from_utf8_lossy(&m).into_owned())
+    }
+
+    /// [`Diagnostic::postmap_build_message`] byte for byte (see
+    /// [`Diagnostic::postfix_message_bytes`]).
+    pub fn postmap_build_message_bytes(
+        &self,
+        path: &str,
+        db_path: &str,
+        fold: crate::Fold,
+        utf8: bool,
+    ) -> Option<Vec<u8>> {
         let n = self.line;
         match &self.kind {
-            DiagnosticKind::KeyWithoutValue { .. } => Some(format!(
-                "{path}, line {n}: expected format: key whitespace value"
-            )),
-            DiagnosticKind::Duplicate { key, .. } => Some(format!(
-                "{db_path}: duplicate entry: \"{}\"",
-                printable(&fold.fold(key), utf8)
-            )),
-            _ => self.postfix_message(path, utf8),
+            DiagnosticKind::KeyWithoutValue { .. } => Some(
+                format!("{path}, line {n}: expected format: key whitespace value").into_bytes(),
+            ),
+            DiagnosticKind::Duplicate { key, .. } => Some(
+                [
+                    db_path.as_bytes(),
+                    b": duplicate entry: \"",
+                    &printable(&fold.fold(key), utf8),
+                    b"\"",
+                ]
+                .concat(),
+            ),
+            _ => self.postfix_message_bytes(path, utf8),
         }
     }
 }
@@ -163,7 +197,7 @@ impl fmt::Display for Diagnostic {
     /// Our wording: `line N: …`, with what it means for a running Postfix.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.line;
-        let p = |t: &[u8]| printable(t, true);
+        let p = |t: &[u8]| printable_lossy(t, true);
         match &self.kind {
             DiagnosticKind::LeadingWhitespace { text } => write!(
                 f,

@@ -270,24 +270,41 @@ pub fn count_lines(text: &[u8]) -> usize {
     }
 }
 
-/// Renders bytes the way Postfix's logging does: printable ASCII is kept,
-/// valid UTF-8 beyond ASCII is kept when `utf8` is true, and every other
-/// byte (TAB, CR, control bytes, invalid UTF-8) becomes `?`.
-pub fn printable(bytes: &[u8], utf8: bool) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            if (ch.is_ascii() && (' '..='~').contains(&ch)) || (utf8 && !ch.is_ascii()) {
-                out.push(ch);
-            } else {
-                out.push('?');
+/// Renders bytes exactly as Postfix's logging does (`printable()`): the
+/// text ends at the first NUL; printable ASCII is kept; with `utf8`
+/// (`smtputf8_enable = yes`) a byte 0xC2..=0xFE followed by continuation
+/// bytes (0x80..=0xBF) is kept together with all of them, valid UTF-8 or
+/// not; every other byte (TAB, CR, control bytes, other non-ASCII bytes)
+/// becomes `?`. The result is therefore not always UTF-8.
+pub fn printable(bytes: &[u8], utf8: bool) -> Vec<u8> {
+    let s = c_string(bytes);
+    let is_cont = |c: &u8| (0x80..0xc0).contains(c);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        if (0x20..=0x7e).contains(&b) {
+            out.push(b);
+        } else if utf8 && (0xc2..=0xfe).contains(&b) && s.get(i + 1).is_some_and(is_cont) {
+            out.push(b);
+            while let Some(&c) = s.get(i + 1).filter(|c| is_cont(c)) {
+                out.push(c);
+                i += 1;
             }
+        } else {
+            out.push(b'?');
         }
-        for _ in chunk.invalid() {
-            out.push('?');
-        }
+        i += 1;
     }
     out
+}
+
+/// [`printable`] for human-facing text: the same, as a `String` (a kept
+/// sequence that is not valid UTF-8 shows as U+FFFD).
+pub fn printable_lossy(bytes: &[u8], utf8: bool) -> String {
+    match String::from_utf8(printable(bytes, utf8)) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -375,9 +392,14 @@ mod tests {
         assert_eq!(count_lines(b"a"), 1);
         assert_eq!(count_lines(b"a\n"), 1);
         assert_eq!(count_lines(b"a\nb"), 2);
-        assert_eq!(printable(b"caf\xe9\tx", true), "caf??x");
-        assert_eq!(printable("été".as_bytes(), true), "été");
-        assert_eq!(printable("été".as_bytes(), false), "?t?");
+        assert_eq!(printable(b"caf\xe9\tx", true), b"caf??x");
+        assert_eq!(printable("été".as_bytes(), true), "été".as_bytes());
+        assert_eq!(printable("été".as_bytes(), false), b"??t??");
+        assert_eq!(
+            printable(b"a\xe9\xa9 \xff\x80 \xc1\x80\0tail", true),
+            b"a\xe9\xa9 ?? ??"
+        );
+        assert_eq!(printable_lossy(b"a\xe9\xa9", true), "a\u{FFFD}");
     }
 
     #[test]

@@ -83,6 +83,13 @@ struct Item {
     kind: Kind,
 }
 
+/// Items sharing one key: the first mapping and the one lookups return.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    first: Option<usize>,
+    winner: Option<usize>,
+}
+
 /// A stored (folded) key and its value, from [`Table::effective`].
 pub type KeyValue<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
@@ -593,11 +600,11 @@ impl Table {
     /// (Postfix prints it in hash order).
     pub fn effective(&self) -> Vec<KeyValue<'_>> {
         let fold = self.options.effective_fold();
+        let groups = self.duplicate_groups();
         let mut out = Vec::new();
         for e in self.entries() {
-            if let (Some(k), Some(v)) = (e.key.clone(), e.value.clone())
-                && self.winner(&k) == Some(e.id)
-            {
+            let wins = groups.get(&e.id).is_none_or(|g| g.winner == Some(e.id));
+            if let (Some(k), Some(v), true) = (e.key.clone(), e.value.clone(), wins) {
                 let folded = match k {
                     Cow::Borrowed(b) => fold.fold(b),
                     Cow::Owned(b) => Cow::Owned(fold.fold(&b).into_owned()),
@@ -606,6 +613,32 @@ impl Table {
             }
         }
         out
+    }
+
+    /// Every item whose key is shared with another item, with its group's
+    /// first mapping and winning mapping. Linear in the number of such
+    /// items: each group is resolved once.
+    fn duplicate_groups(&self) -> hashbrown::HashMap<usize, Group> {
+        let mut groups: hashbrown::HashMap<usize, Group> = hashbrown::HashMap::new();
+        for &id in &self.index().collisions {
+            if groups.contains_key(&id) {
+                continue;
+            }
+            let Some((key, _)) = self.items.get(id).and_then(|it| self.index_key_of(it)) else {
+                continue;
+            };
+            let members = self.matches(&key);
+            let mut mappings = members.iter().filter(|&&(_, v)| v).map(|&(m, _)| m);
+            let first = mappings.next();
+            let winner = match self.options.duplicates {
+                Duplicates::FirstWins => first,
+                Duplicates::LastWins => mappings.next_back().or(first),
+            };
+            for &(m, _) in &members {
+                groups.insert(m, Group { first, winner });
+            }
+        }
+        groups
     }
 
     /// Number of keys a lookup can find.
@@ -621,16 +654,16 @@ impl Table {
     /// What Postfix warns about when it reads this table, in file order, with
     /// line numbers. See [`DiagnosticKind`].
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        // Duplicates: only items that collided in the index can be one. For
-        // each, the winner under first-wins is the first item with a value.
+        // Duplicates: only items that collided in the index can be one.
         let mut dup_of: hashbrown::HashMap<usize, usize> = hashbrown::HashMap::new();
         if self.options.duplicates == Duplicates::FirstWins {
-            for &id in &self.index().collisions {
-                let Some((key, true)) = self.items.get(id).and_then(|it| self.index_key_of(it))
-                else {
-                    continue;
-                };
-                if let Some(&(first, _)) = self.matches(&key).iter().find(|&&(_, v)| v)
+            for (&id, g) in &self.duplicate_groups() {
+                let is_mapping = matches!(
+                    self.items.get(id).and_then(|it| self.index_key_of(it)),
+                    Some((_, true))
+                );
+                if let Some(first) = g.first
+                    && is_mapping
                     && first != id
                 {
                     dup_of.insert(id, first);

@@ -126,7 +126,7 @@ fn query_warnings(table: &Table, queries: &[u8]) -> Vec<String> {
         .map(|q| {
             format!(
                 "postmap: warning: texthash:table: non-UTF-8 key \"{}\": malformed UTF-8 or invalid codepoint",
-                postfix_table::lines::printable(q, true)
+                postfix_table::lines::printable_lossy(q, true)
             )
         })
         .collect()
