@@ -107,10 +107,9 @@ pub(crate) fn interpret<'a>(logical: Cow<'a, [u8]>, leading_ws: bool, utf8: bool
     if leading_ws {
         return Meaning::Ignored(Ignored::LeadingWhitespace);
     }
-    if utf8 && !is_valid_postfix_utf8(&logical) {
+    let Some(text) = postfix_text(&logical, utf8) else {
         return Meaning::Ignored(Ignored::NonUtf8);
-    }
-    let text = c_string(&logical);
+    };
     let (key_end, balanced) = scan_key(text);
     if !balanced {
         return Meaning::Ignored(Ignored::UnbalancedQuote);
@@ -133,6 +132,51 @@ pub(crate) fn interpret<'a>(logical: Cow<'a, [u8]>, leading_ws: bool, utf8: bool
     }
 }
 
+/// The part of a logical line Postfix works with (before the first NUL),
+/// or `None` when Postfix drops the line as non-UTF-8. One pass over the
+/// bytes for the common case (ASCII, no NUL).
+#[inline]
+pub(crate) fn postfix_text(logical: &[u8], utf8: bool) -> Option<&[u8]> {
+    let (ascii, nul) = ascii_and_nul(logical);
+    if utf8 && !ascii && !is_valid_postfix_utf8(logical) {
+        return None;
+    }
+    Some(match nul {
+        Some(i) => logical.get(..i).unwrap_or_default(),
+        None => logical,
+    })
+}
+
+/// Whether `s` is all ASCII, and where its first NUL byte is (SWAR, eight
+/// bytes per step). `ascii` is only meaningful up to the NUL when there is
+/// one; callers then re-check.
+#[inline]
+fn ascii_and_nul(s: &[u8]) -> (bool, Option<usize>) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut high = 0u64;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break; // a NUL in this word: finish byte by byte
+        }
+        high |= x;
+        i += 8;
+    }
+    let mut ascii = high & HI == 0;
+    while let Some(&b) = s.get(i) {
+        if b == 0 {
+            return (false, Some(i));
+        }
+        ascii &= b.is_ascii();
+        i += 1;
+    }
+    (ascii, None)
+}
+
 /// Postfix's UTF-8 check of a logical line: lines whose part before the
 /// first NUL is ASCII pass; otherwise the whole line (NULs included) must be
 /// valid UTF-8.
@@ -150,10 +194,7 @@ pub(crate) fn is_valid_postfix_utf8(logical: &[u8]) -> bool {
 /// that have a key Postfix would use or that are key-only opt-outs.
 #[inline]
 pub(crate) fn index_key(logical: &[u8], utf8: bool) -> Option<(&[u8], bool)> {
-    if utf8 && !is_valid_postfix_utf8(logical) {
-        return None;
-    }
-    let text = c_string(logical);
+    let text = postfix_text(logical, utf8)?;
     let (key_end, balanced) = scan_key(text);
     if !balanced || key_end == 0 {
         return None;
@@ -276,6 +317,20 @@ mod tests {
             }
         }
         line.clear();
+    }
+
+    #[test]
+    fn ascii_and_nul_scan() {
+        assert_eq!(ascii_and_nul(b""), (true, None));
+        assert_eq!(ascii_and_nul(b"abcdefghijklmnop"), (true, None));
+        assert_eq!(ascii_and_nul(b"abcdefghijklmno\xe9"), (false, None));
+        assert_eq!(ascii_and_nul(b"abcdefghij\0klmno\xe9").1, Some(10));
+        assert_eq!(ascii_and_nul(b"\0").1, Some(0));
+        assert_eq!(ascii_and_nul(b"\xe9bcdefgh").0, false);
+        assert_eq!(postfix_text(b"a b\0\xff", true), Some(&b"a b"[..]));
+        assert_eq!(postfix_text(b"\0\xff", true), None);
+        assert_eq!(postfix_text(b"caf\xe9 v", true), None);
+        assert_eq!(postfix_text(b"caf\xe9 v", false), Some(&b"caf\xe9 v"[..]));
     }
 
     #[test]

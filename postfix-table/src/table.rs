@@ -7,7 +7,7 @@ use std::io;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::HashTable;
 
 use crate::casefold::Fold;
 use crate::diag::{Diagnostic, DiagnosticKind};
@@ -177,8 +177,13 @@ struct Style {
 
 #[derive(Clone)]
 struct Index {
-    hasher: DefaultHashBuilder,
-    table: HashTable<usize>,
+    seed: u64,
+    /// `(item id, upper 32 bits of the key hash)`: the tag lets probes skip
+    /// other keys without re-deriving them from the text.
+    table: HashTable<(u32, u32)>,
+    /// False when the table has more than `u32::MAX` items: then nothing is
+    /// indexed and keyed operations scan.
+    complete: bool,
     /// Items whose key equalled an earlier item's key when the index was
     /// built: a superset of the duplicates (edits only remove duplicates),
     /// so duplicate diagnostics need not look at any other item.
@@ -436,49 +441,68 @@ impl Table {
     }
 
     fn build_index(&self) -> Index {
-        let hasher = DefaultHashBuilder::default();
+        let seed = std::hash::RandomState::new().build_hasher().finish();
         let fold = self.options.effective_fold();
-        let mut pairs: Vec<(u64, usize)> = Vec::with_capacity(self.items.len());
+        if u32::try_from(self.items.len()).is_err() {
+            return Index {
+                seed,
+                table: HashTable::new(),
+                complete: false,
+                collisions: Vec::new(),
+            };
+        }
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(self.items.len());
         for (id, item) in self.items.iter().enumerate() {
-            if let Some((key, _)) = self.index_key_of(item) {
-                pairs.push((hash_key(&hasher, &key, fold), id));
+            if let (Some((key, _)), Ok(id)) = (self.index_key_of(item), u32::try_from(id)) {
+                pairs.push((hash_key(seed, &key, fold), id));
             }
         }
-        // Insert in bucket order rather than file order: the table is then
-        // filled front to back instead of at random, which avoids a cache
-        // miss per key (about 4x faster on large tables). The sort is
-        // stable, so equal keys (same hash) keep their file order.
+        // Insert grouped by the top bits of the bucket number rather than in
+        // file order: the table then fills one small window at a time
+        // instead of at random, which avoids a cache miss per key (several
+        // times faster on large tables). One stable radix pass keeps file
+        // order within a group, so an earlier duplicate is always found.
         let mut table = HashTable::with_capacity(pairs.len());
         let mask = bucket_mask(pairs.len());
-        sort_by_bucket(&mut pairs, mask);
+        group_by_bucket(&mut pairs, mask);
         let mut collisions = Vec::new();
         for (h, id) in pairs {
-            let key_of = |other: usize| self.items.get(other).and_then(|it| self.index_key_of(it));
+            let tag = (h >> 32) as u32;
             let seen = table
-                .find(h, |&other| match (key_of(other), key_of(id)) {
-                    (Some((a, _)), Some((b, _))) => fold.eq(&a, &b),
-                    _ => false,
+                .find(h, |&(other, t): &(u32, u32)| {
+                    t == tag && self.same_key(other as usize, id as usize, fold)
                 })
                 .is_some();
             if seen {
-                collisions.push(id);
+                collisions.push(id as usize);
             }
-            table.insert_unique(h, id, |&other| self.rehash(&hasher, other));
+            table.insert_unique(h, (id, tag), |&(other, _)| {
+                self.rehash(seed, other as usize)
+            });
         }
         collisions.sort_unstable();
         Index {
-            hasher,
+            seed,
             table,
+            complete: true,
             collisions,
         }
     }
 
-    fn rehash(&self, hasher: &DefaultHashBuilder, id: usize) -> u64 {
+    fn same_key(&self, a: usize, b: usize, fold: Fold) -> bool {
+        let key_of = |id: usize| self.items.get(id).and_then(|it| self.index_key_of(it));
+        match (key_of(a), key_of(b)) {
+            (Some((a, _)), Some((b, _))) => fold.eq(&a, &b),
+            _ => false,
+        }
+    }
+
+    fn rehash(&self, seed: u64, id: usize) -> u64 {
         let fold = self.options.effective_fold();
         self.items
             .get(id)
             .and_then(|it| self.index_key_of(it))
-            .map_or(0, |(k, _)| hash_key(hasher, &k, fold))
+            .map_or(0, |(k, _)| hash_key(seed, &k, fold))
     }
 
     /// Builds the key index now (it is otherwise built on first lookup or edit).
@@ -491,11 +515,25 @@ impl Table {
         let fold = self.options.effective_fold();
         // A one-off lookup or edit on a fresh document is cheaper as a scan
         // than building the index; from the third keyed operation on, build it.
-        if self.index.get().is_none() && self.scans.take_one() {
+        let scan = match self.index.get() {
+            None => self.scans.take_one(),
+            Some(index) => !index.complete,
+        };
+        if scan {
             return self
                 .items
                 .iter()
                 .enumerate()
+                .filter(|(_, item)| {
+                    // Only a single-line item's text is its logical line.
+                    !matches!(
+                        item.kind,
+                        Kind::Logical {
+                            multiline: false,
+                            ..
+                        }
+                    ) || !cannot_start_with(self.text(item), key, fold)
+                })
                 .filter_map(|(id, item)| {
                     let (k, has_value) = self.index_key_of(item)?;
                     fold.eq(&k, key).then_some((id, has_value))
@@ -503,11 +541,14 @@ impl Table {
                 .collect();
         }
         let index = self.index();
-        let h = hash_key(&index.hasher, key, fold);
+        let h = hash_key(index.seed, key, fold);
+        let tag = (h >> 32) as u32;
         let mut out: Vec<(usize, bool)> = index
             .table
             .iter_hash(h)
-            .filter_map(|&id| {
+            .filter(|&&(_, t)| t == tag)
+            .filter_map(|&(id, _)| {
+                let id = id as usize;
                 let item = self.items.get(id)?;
                 let (k, has_value) = self.index_key_of(item)?;
                 fold.eq(&k, key).then_some((id, has_value))
@@ -615,12 +656,34 @@ impl Table {
         out
     }
 
+    /// Items whose key equals an earlier item's key, found with a map of
+    /// folded keys: the fallback for tables too large to index.
+    fn collisions_without_index(&self) -> Vec<usize> {
+        let fold = self.options.effective_fold();
+        let mut seen: hashbrown::HashSet<Vec<u8>> = hashbrown::HashSet::new();
+        let mut out = Vec::new();
+        for (id, item) in self.items.iter().enumerate() {
+            if let Some((key, _)) = self.index_key_of(item)
+                && !seen.insert(fold.fold(&key).into_owned())
+            {
+                out.push(id);
+            }
+        }
+        out
+    }
+
     /// Every item whose key is shared with another item, with its group's
     /// first mapping and winning mapping. Linear in the number of such
     /// items: each group is resolved once.
     fn duplicate_groups(&self) -> hashbrown::HashMap<usize, Group> {
         let mut groups: hashbrown::HashMap<usize, Group> = hashbrown::HashMap::new();
-        for &id in &self.index().collisions {
+        let index = self.index();
+        let collisions: Cow<'_, [usize]> = if index.complete {
+            Cow::Borrowed(&index.collisions)
+        } else {
+            Cow::Owned(self.collisions_without_index())
+        };
+        for &id in collisions.iter() {
             if groups.contains_key(&id) {
                 continue;
             }
@@ -840,15 +903,24 @@ impl Table {
         };
         let items = &self.items;
         let utf8 = self.options.utf8;
-        if let Some(index) = self.index.get_mut() {
-            let h = hash_key(&index.hasher, &key, fold);
-            let hasher = index.hasher.clone();
-            index.table.insert_unique(h, id, |&other| {
-                items
-                    .get(other)
-                    .and_then(|it| item_index_key(&self.src, &self.owned, it, utf8))
-                    .map_or(0, |k| hash_key(&hasher, &k, fold))
-            });
+        let Ok(id32) = u32::try_from(id) else {
+            // Past u32::MAX items nothing is indexed any more: scan from now on.
+            if let Some(index) = self.index.get_mut() {
+                index.complete = false;
+            }
+            return;
+        };
+        if let Some(index) = self.index.get_mut().filter(|i| i.complete) {
+            let h = hash_key(index.seed, &key, fold);
+            let seed = index.seed;
+            index
+                .table
+                .insert_unique(h, (id32, (h >> 32) as u32), |&(other, _)| {
+                    items
+                        .get(other as usize)
+                        .and_then(|it| item_index_key(&self.src, &self.owned, it, utf8))
+                        .map_or(0, |k| hash_key(seed, &k, fold))
+                });
         }
     }
 
@@ -864,8 +936,11 @@ impl Table {
         // Without an index there is nothing to maintain: it is built from
         // the current items when first needed.
         if let Some(index) = self.index.get_mut() {
-            let h = hash_key(&index.hasher, &key, fold);
-            if let Ok(entry) = index.table.find_entry(h, |&other| other == id) {
+            let h = hash_key(index.seed, &key, fold);
+            if let Ok(entry) = index
+                .table
+                .find_entry(h, |&(other, _)| other as usize == id)
+            {
                 entry.remove();
             }
         }
@@ -1096,6 +1171,32 @@ fn item_index_key<'a>(
     }
 }
 
+/// Quick reject for scans: true when `line` certainly does not start with a
+/// key that folds to `key`. Decides on ASCII bytes only (a non-ASCII byte
+/// may fold to something of another length), and only for ASCII queries.
+#[inline]
+fn cannot_start_with(line: &[u8], key: &[u8], fold: Fold) -> bool {
+    if !key.is_ascii() {
+        return false;
+    }
+    for (i, &q) in key.iter().enumerate() {
+        let Some(&b) = line.get(i) else {
+            return true;
+        };
+        if !b.is_ascii() && fold == Fold::Unicode {
+            return false;
+        }
+        let same = match fold {
+            Fold::None => b == q,
+            Fold::Ascii | Fold::Unicode => b.eq_ignore_ascii_case(&q),
+        };
+        if !same {
+            return true;
+        }
+    }
+    false
+}
+
 /// Splits the first physical line of a logical line into key, separator
 /// (whitespace after the key, without a final CR) and whether a value follows.
 fn split_first_line(text: &[u8]) -> Option<(&[u8], &[u8], bool)> {
@@ -1125,65 +1226,75 @@ fn bucket_mask(cap: usize) -> usize {
     buckets - 1
 }
 
-/// Stable LSD radix sort of `(hash, id)` pairs by `hash & mask`.
-fn sort_by_bucket(pairs: &mut Vec<(u64, usize)>, mask: usize) {
-    const BITS: u32 = 11;
+/// One stable counting-sort pass of `(hash, id)` pairs by the top eight
+/// bits of their bucket number (`hash & mask`). 256 output streams keep the
+/// scatter cache- and TLB-friendly.
+fn group_by_bucket(pairs: &mut Vec<(u64, u32)>, mask: usize) {
     let width = usize::BITS - mask.leading_zeros();
-    let mut tmp: Vec<(u64, usize)> = vec![(0, 0); pairs.len()];
-    let mut shift = 0;
-    while shift < width {
-        let digit = |h: u64| ((h as usize & mask) >> shift) & ((1 << BITS) - 1);
-        let mut counts = vec![0usize; (1 << BITS) + 1];
-        for &(h, _) in pairs.iter() {
-            if let Some(c) = counts.get_mut(digit(h) + 1) {
-                *c += 1;
-            }
+    let shift = width.saturating_sub(8);
+    let digit = |h: u64| ((h as usize & mask) >> shift) & 0xff;
+    let mut counts = [0usize; 257];
+    for &(h, _) in pairs.iter() {
+        if let Some(c) = counts.get_mut(digit(h) + 1) {
+            *c += 1;
         }
-        for i in 1..counts.len() {
-            let prev = counts.get(i - 1).copied().unwrap_or(0);
-            if let Some(c) = counts.get_mut(i) {
-                *c += prev;
-            }
-        }
-        for &p in pairs.iter() {
-            if let Some(c) = counts.get_mut(digit(p.0)) {
-                if let Some(slot) = tmp.get_mut(*c) {
-                    *slot = p;
-                }
-                *c += 1;
-            }
-        }
-        std::mem::swap(pairs, &mut tmp);
-        shift += BITS;
     }
+    for i in 1..counts.len() {
+        let prev = counts.get(i - 1).copied().unwrap_or(0);
+        if let Some(c) = counts.get_mut(i) {
+            *c += prev;
+        }
+    }
+    let mut out: Vec<(u64, u32)> = vec![(0, 0); pairs.len()];
+    for &p in pairs.iter() {
+        if let Some(c) = counts.get_mut(digit(p.0)) {
+            if let Some(slot) = out.get_mut(*c) {
+                *slot = p;
+            }
+            *c += 1;
+        }
+    }
+    *pairs = out;
 }
 
-/// Hashes a key as it folds, without allocating for ASCII keys. Equal folded
-/// keys feed the hasher the same chunks, so they hash equal.
-fn hash_key(state: &DefaultHashBuilder, key: &[u8], fold: Fold) -> u64 {
-    let mut h = state.build_hasher();
+/// Hashes a key as it folds, without copying ASCII keys: every byte is
+/// OR-ed with 0x20 when folding, which maps both cases of a letter to the
+/// same byte (and merges a few other pairs, such as `@` and `` ` ``; that
+/// only costs an occasional extra comparison). Keys that fold equal
+/// therefore hash equal. Eight bytes per step, with a folded multiply.
+fn hash_key(seed: u64, key: &[u8], fold: Fold) -> u64 {
     match fold {
-        Fold::None => feed(&mut h, key, false),
-        Fold::Ascii => feed(&mut h, key, true),
-        Fold::Unicode if key.is_ascii() => feed(&mut h, key, true),
-        Fold::Unicode => feed(&mut h, &fold.fold(key), true),
+        Fold::None => hash_bytes(seed, key, 0),
+        Fold::Ascii => hash_bytes(seed, key, 0x20),
+        Fold::Unicode if key.is_ascii() => hash_bytes(seed, key, 0x20),
+        Fold::Unicode => hash_bytes(seed, &fold.fold(key), 0x20),
     }
-    h.finish()
 }
 
-fn feed(h: &mut impl Hasher, bytes: &[u8], lower: bool) {
-    let mut buf = [0u8; 64];
-    for chunk in bytes.chunks(64) {
-        if lower {
-            let dst = buf.get_mut(..chunk.len()).unwrap_or_default();
-            dst.copy_from_slice(chunk);
-            dst.make_ascii_lowercase();
-            h.write(dst);
-        } else {
-            h.write(chunk);
-        }
+fn hash_bytes(seed: u64, bytes: &[u8], or: u8) -> u64 {
+    const K1: u64 = 0x243f_6a88_85a3_08d3;
+    const K2: u64 = 0x1319_8a2e_0370_7344;
+    let mix = |a: u64, b: u64| {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64) ^ ((r >> 64) as u64)
+    };
+    let mask = u64::from_ne_bytes([or; 8]);
+    let mut acc = seed ^ mix(bytes.len() as u64, K1);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        acc = mix((u64::from_le_bytes(w) | mask) ^ K1, acc ^ K2);
     }
-    h.write_usize(bytes.len());
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut w = [0u8; 8];
+        if let Some(dst) = w.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        acc = mix((u64::from_le_bytes(w) | mask) ^ K2, acc ^ K1);
+    }
+    mix(acc, K2)
 }
 
 /// One node of a [`Table`], from [`Table::nodes`].
