@@ -16,14 +16,14 @@ use std::path::Path;
 ///
 /// A symlink is followed: its target is replaced and the link stays.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
+    write_atomic_with(path, |f| f.write_all(bytes))
 }
 
 /// Like [`write_atomic`], with the content produced by `fill`, which writes
-/// straight into the temporary file (no copy of the whole content in memory).
+/// straight into the temporary file.
 pub fn write_atomic_with(
     path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
 ) -> io::Result<()> {
     let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
@@ -31,11 +31,7 @@ pub fn write_atomic_with(
     let mut tmp = tempfile::Builder::new()
         .prefix(".postfix-edit.")
         .tempfile_in(dir)?;
-    {
-        let mut w = io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()?;
-    }
+    fill(tmp.as_file_mut())?;
     if let Some(m) = &meta {
         tmp.as_file()
             .set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;

@@ -235,15 +235,22 @@ fn edit(
         let _ = writeln!(stderr, "{PROG}: fatal: {msg}");
         1
     };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    // Keep the file open: unchanged ranges are copied from it by the kernel.
+    let mut source = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) => return fail(format!("open {path}: {e}")),
     };
+    let mut bytes = Vec::new();
+    if let Err(e) = io::Read::read_to_end(&mut source, &mut bytes) {
+        return fail(format!("read {path}: {e}"));
+    }
     let mut table = Table::from_vec(bytes);
     if let Err(e) = f(&mut table) {
         return fail(e);
     }
-    match write_atomic_with(Path::new(path), |w| table.write_to(w)) {
+    match write_atomic_with(Path::new(path), |out| {
+        table.write_to_file_from(&source, out)
+    }) {
         Ok(()) => 0,
         Err(e) => fail(format!("write {path}: {e}")),
     }
