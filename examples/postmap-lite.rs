@@ -9,7 +9,11 @@
 //! postmap-lite --set KEY VALUE FILE                     insert or replace, atomically
 //! postmap-lite --opt-out KEY FILE                       write a key-only line, atomically
 //! postmap-lite --delete KEY FILE                        remove every line for KEY, atomically
+//! postmap-lite --no-fsync --set|--opt-out|--delete ...  the same without fsync (rename only, like sed -i)
 //! ```
+//!
+//! Edits write a temporary file, fsync it (as `postconf -e` does) and
+//! rename it over FILE, keeping mode and owner.
 //!
 //! TYPE is `texthash`, `hash`, `btree`, `lmdb` or `cdb`; all of them mean
 //! the text source FILE (no database is built or read). `-f` turns key

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use postfix_table::{Diagnostic, DiagnosticKind, Duplicates, Fold, Options, QueryError, Table};
 
-use crate::write_atomic_with;
+use crate::{Durability, write_atomic_with};
 
 const PROG: &str = "postmap-lite";
 
@@ -14,7 +14,7 @@ const PROG: &str = "postmap-lite";
 pub const USAGE: &str = "usage: postmap-lite [-f] [-r] [-w] [-U] -q KEY|- TYPE:FILE
        postmap-lite [-f] [-r] [-w] [-U] -s TYPE:FILE
        postmap-lite --echo FILE
-       postmap-lite --set KEY VALUE FILE | --opt-out KEY FILE | --delete KEY FILE";
+       postmap-lite [--no-fsync] --set KEY VALUE FILE | --opt-out KEY FILE | --delete KEY FILE";
 
 /// Standard streams of one run.
 pub struct Io<'a> {
@@ -50,6 +50,10 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
         1
     }
     let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (durability, args) = match args.split_first() {
+        Some((flag, rest)) if flag == b"--no-fsync" => (Durability::RenameOnly, rest),
+        _ => (Durability::Fsync, args),
+    };
     match args.first().map(Vec::as_slice) {
         Some(b"--echo") => {
             let [_, file] = args else {
@@ -70,7 +74,7 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
             let [_, key, value, file] = args else {
                 return usage(stderr);
             };
-            return edit(&s(file), stderr, |t| {
+            return edit(&s(file), durability, stderr, |t| {
                 t.set(key, value).map(drop).map_err(|e| e.to_string())
             });
         }
@@ -78,7 +82,7 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
             let [_, key, file] = args else {
                 return usage(stderr);
             };
-            return edit(&s(file), stderr, |t| {
+            return edit(&s(file), durability, stderr, |t| {
                 t.opt_out(key).map(drop).map_err(|e| e.to_string())
             });
         }
@@ -86,7 +90,7 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
             let [_, key, file] = args else {
                 return usage(stderr);
             };
-            return edit(&s(file), stderr, |t| {
+            return edit(&s(file), durability, stderr, |t| {
                 t.remove(key);
                 Ok(())
             });
@@ -228,6 +232,7 @@ fn query_one(table: &Table, spec: &str, key: &[u8], stderr: &mut dyn Write) -> O
 
 fn edit(
     path: &str,
+    durability: Durability,
     stderr: &mut dyn Write,
     f: impl FnOnce(&mut Table) -> Result<(), String>,
 ) -> u8 {
@@ -248,7 +253,7 @@ fn edit(
     if let Err(e) = f(&mut table) {
         return fail(e);
     }
-    match write_atomic_with(Path::new(path), |out| {
+    match write_atomic_with(Path::new(path), durability, |out| {
         table.write_to_file_from(&source, out)
     }) {
         Ok(()) => 0,
