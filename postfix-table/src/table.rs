@@ -83,6 +83,9 @@ struct Item {
     kind: Kind,
 }
 
+/// Tables with at least this many nodes use a second thread to build the index.
+const PARALLEL_MIN: usize = 1 << 16;
+
 /// Items sharing one key: the first mapping and the one lookups return.
 #[derive(Debug, Clone, Copy)]
 struct Group {
@@ -542,11 +545,30 @@ impl Table {
                 collisions: Vec::new(),
             };
         }
-        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(self.items.len());
-        for (id, item) in self.items.iter().enumerate() {
-            if let (Some((key, _)), Ok(id)) = (self.index_key_of(item), u32::try_from(id)) {
-                pairs.push((hash_key(seed, &key, fold), id));
+        // Hash every key; a large table is split across two threads.
+        let hash_range = |from: usize, to: usize, pairs: &mut Vec<(u64, u32)>| {
+            for (id, item) in self.items.iter().enumerate().take(to).skip(from) {
+                if let (Some((key, _)), Ok(id)) = (self.index_key_of(item), u32::try_from(id)) {
+                    pairs.push((hash_key(seed, &key, fold), id));
+                }
             }
+        };
+        let n = self.items.len();
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
+        if n < PARALLEL_MIN {
+            hash_range(0, n, &mut pairs);
+        } else {
+            let mid = n / 2;
+            let second = std::thread::scope(|s| {
+                let other = s.spawn(|| {
+                    let mut v = Vec::with_capacity(n - mid);
+                    hash_range(mid, n, &mut v);
+                    v
+                });
+                hash_range(0, mid, &mut pairs);
+                other.join().unwrap_or_default()
+            });
+            pairs.extend_from_slice(&second);
         }
         // Insert grouped by the top bits of the bucket number rather than in
         // file order: the table then fills one small window at a time
@@ -808,31 +830,56 @@ impl Table {
     /// What Postfix warns about when it reads this table, in file order, with
     /// line numbers. See [`DiagnosticKind`].
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        // The per-line pass does not need the index; on a large table, build
+        // the index (needed for duplicates) on a second thread meanwhile.
+        let (mut found, line_of) = if self.index.get().is_some() || self.items.len() < PARALLEL_MIN
+        {
+            self.line_diagnostics()
+        } else {
+            std::thread::scope(|s| {
+                let build = s.spawn(|| {
+                    self.index();
+                });
+                let r = self.line_diagnostics();
+                let _ = build.join();
+                r
+            })
+        };
         // Duplicates: only items that collided in the index can be one.
-        let mut dup_of: hashbrown::HashMap<usize, usize> = hashbrown::HashMap::new();
         if self.options.duplicates == Duplicates::FirstWins {
+            let line = |id: usize| line_of.get(id).map_or(0, |&l| l as usize);
             for (&id, g) in &self.duplicate_groups() {
-                let is_mapping = matches!(
-                    self.items.get(id).and_then(|it| self.index_key_of(it)),
-                    Some((_, true))
-                );
+                let key = match self.items.get(id).and_then(|it| self.index_key_of(it)) {
+                    Some((key, true)) => key,
+                    _ => continue,
+                };
                 if let Some(first) = g.first
-                    && is_mapping
                     && first != id
                 {
-                    dup_of.insert(id, first);
+                    let kind = DiagnosticKind::Duplicate {
+                        key: key.into_owned(),
+                        first_line: line(first),
+                    };
+                    found.push((id, 2, Diagnostic::new(line(id), kind)));
                 }
             }
         }
-        let mut line_of_first: hashbrown::HashMap<usize, usize> = hashbrown::HashMap::new();
-        let wanted: hashbrown::HashSet<usize> = dup_of.values().copied().collect();
+        found.sort_by_key(|&(id, order, _)| (id, order));
+        found.into_iter().map(|(_, _, d)| d).collect()
+    }
+
+    /// Every diagnostic but duplicates, keyed by item and order within the
+    /// item, and each item's first line number.
+    fn line_diagnostics(&self) -> (Vec<(usize, u8, Diagnostic)>, Vec<u32>) {
         let mut out = Vec::new();
+        let mut line_of = Vec::with_capacity(self.items.len());
         let mut line = 1usize;
         for (id, item) in self.items.iter().enumerate() {
+            let here = line;
+            line_of.push(u32::try_from(here).unwrap_or(u32::MAX));
             if item.kind == Kind::Removed {
                 continue;
             }
-            let here = line;
             line += match item.kind {
                 Kind::Logical {
                     multiline: false, ..
@@ -842,11 +889,8 @@ impl Table {
             let Some((text, orphan)) = self.logical_of(item) else {
                 continue;
             };
-            if wanted.contains(&id) {
-                line_of_first.insert(id, here);
-            }
             if memchr::memchr(0, &text).is_some() {
-                out.push(Diagnostic::new(here, DiagnosticKind::NulByte));
+                out.push((id, 0, Diagnostic::new(here, DiagnosticKind::NulByte)));
             }
             let kind = match record::interpret(Cow::Borrowed(&text), orphan, self.options.utf8) {
                 Meaning::Ignored(Ignored::LeadingWhitespace) => DiagnosticKind::LeadingWhitespace {
@@ -864,20 +908,15 @@ impl Table {
                 Meaning::KeyOnly { key } => DiagnosticKind::KeyWithoutValue { key: key.to_vec() },
                 Meaning::Mapping { key, .. } => {
                     if key.last() == Some(&b':') {
-                        out.push(Diagnostic::new(here, DiagnosticKind::AliasFormat));
-                    }
-                    match dup_of.get(&id) {
-                        Some(first) => DiagnosticKind::Duplicate {
-                            key: key.to_vec(),
-                            first_line: line_of_first.get(first).copied().unwrap_or(0),
-                        },
-                        None => continue,
+                        DiagnosticKind::AliasFormat
+                    } else {
+                        continue;
                     }
                 }
             };
-            out.push(Diagnostic::new(here, kind));
+            out.push((id, 1, Diagnostic::new(here, kind)));
         }
-        out
+        (out, line_of)
     }
 
     // -------------------------------------------------------------- edits
