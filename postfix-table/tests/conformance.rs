@@ -7,14 +7,12 @@
 //! * `.warnings`: load-time and query-time warnings of `postmap -q - texthash:table`, in order;
 //! * `.hash.warnings`: the warnings of `postmap hash:table` (building the database).
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use postfix_table::{Fold, Table};
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/tables")
-}
 
 fn lines(bytes: &[u8]) -> Vec<&[u8]> {
     let mut v: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
@@ -22,28 +20,6 @@ fn lines(bytes: &[u8]) -> Vec<&[u8]> {
         v.pop();
     }
     v
-}
-
-fn texthash_cases() -> Vec<PathBuf> {
-    let mut cases: Vec<PathBuf> = fs::read_dir(dir())
-        .expect("conformance/tables exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.ends_with(".in")
-                && ![
-                    ".regexp.in",
-                    ".pcre.in",
-                    ".cidr.in",
-                    ".inline.in",
-                    ".static.in",
-                ]
-                .iter()
-                .any(|s| name.ends_with(s))
-        })
-        .collect();
-    cases.sort();
-    cases
 }
 
 fn sibling(input: &Path, ext: &str) -> Vec<u8> {
@@ -54,12 +30,15 @@ fn sibling(input: &Path, ext: &str) -> Vec<u8> {
 
 #[test]
 fn there_are_texthash_cases() {
-    assert!(texthash_cases().len() >= 45, "conformance vectors missing");
+    assert!(
+        common::texthash_cases().len() >= 45,
+        "conformance vectors missing"
+    );
 }
 
 #[test]
 fn roundtrip() {
-    for case in texthash_cases() {
+    for case in common::texthash_cases() {
         let src = fs::read(&case).unwrap();
         assert_eq!(Table::parse(&src).to_bytes(), src, "{}", case.display());
     }
@@ -68,7 +47,7 @@ fn roundtrip() {
 #[test]
 fn queries_answer_like_postmap() {
     let mut checked = 0;
-    for case in texthash_cases() {
+    for case in common::texthash_cases() {
         let table = Table::parse(&fs::read(&case).unwrap());
         let expected = sibling(&case, "expected");
         let queries = sibling(&case, "queries");
@@ -103,7 +82,7 @@ fn queries_answer_like_postmap() {
 
 #[test]
 fn dump_matches_postmap_s() {
-    for case in texthash_cases() {
+    for case in common::texthash_cases() {
         let table = Table::parse(&fs::read(&case).unwrap());
         let mut ours: Vec<Vec<u8>> = table
             .effective()
@@ -134,7 +113,7 @@ fn query_warnings(table: &Table, queries: &[u8]) -> Vec<String> {
 
 #[test]
 fn warnings_match_postmap_texthash() {
-    for case in texthash_cases() {
+    for case in common::texthash_cases() {
         let table = Table::parse(&fs::read(&case).unwrap());
         let mut ours: Vec<String> = table
             .diagnostics()
@@ -153,7 +132,7 @@ fn warnings_match_postmap_texthash() {
 
 #[test]
 fn warnings_match_postmap_hash_build() {
-    for case in texthash_cases() {
+    for case in common::texthash_cases() {
         let table = Table::parse(&fs::read(&case).unwrap());
         let ours: Vec<String> = table
             .diagnostics()

@@ -24,10 +24,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::fmt;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
@@ -562,35 +564,12 @@ fn random_tables_agree_with_postmap_smtputf8_off() {
     random_tables("random_tables_agree_with_postmap_smtputf8_off", false);
 }
 
-fn conformance_inputs() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/tables");
-    let mut v: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.ends_with(".in")
-                && ![
-                    ".regexp.in",
-                    ".pcre.in",
-                    ".cidr.in",
-                    ".inline.in",
-                    ".static.in",
-                ]
-                .iter()
-                .any(|s| name.ends_with(s))
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn conformance_tables_agree_with_postmap() {
     let Some(oracle) = oracle("conformance_tables_agree_with_postmap") else {
         return;
     };
-    let inputs = conformance_inputs();
+    let inputs = common::texthash_cases();
     assert!(inputs.len() >= 40, "texthash conformance inputs missing");
     let mut failures = Vec::new();
     for input in &inputs {
