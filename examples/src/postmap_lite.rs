@@ -184,8 +184,8 @@ fn split_map(spec: &str) -> Result<(Flavor, &str), String> {
 
 fn load(spec: &str, flags: &Flags, stderr: &mut dyn Write) -> Result<Table, String> {
     let (flavor, file) = split_map(spec)?;
-    let bytes = std::fs::read(file).map_err(|e| format!("open database {file}: {e}"))?;
-    let table = Table::from_vec_with(bytes, flags.options);
+    let table =
+        Table::read(file, flags.options).map_err(|e| format!("open database {file}: {e}"))?;
     for d in table.diagnostics() {
         if flags.quiet_dups && matches!(d.kind, DiagnosticKind::Duplicate { .. }) {
             continue;
@@ -241,15 +241,14 @@ fn edit(
         1
     };
     // Keep the file open: unchanged ranges are copied from it by the kernel.
-    let mut source = match std::fs::File::open(path) {
+    let source = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return fail(format!("open {path}: {e}")),
     };
-    let mut bytes = Vec::new();
-    if let Err(e) = io::Read::read_to_end(&mut source, &mut bytes) {
-        return fail(format!("read {path}: {e}"));
-    }
-    let mut table = Table::from_vec(bytes);
+    let mut table = match Table::read_file(&source, postfix_table::Options::default()) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("read {path}: {e}")),
+    };
     if let Err(e) = f(&mut table) {
         return fail(e);
     }

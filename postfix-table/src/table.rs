@@ -83,6 +83,44 @@ struct Item {
     kind: Kind,
 }
 
+/// Reads all of `file` from offset 0 with positional reads (the file
+/// position is not used); files of 8 MiB or more with two threads.
+fn read_file(file: &std::fs::File) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    const PARALLEL_BYTES: u64 = 8 << 20;
+    let len = file.metadata()?.len();
+    let Ok(n) = usize::try_from(len) else {
+        return Err(io::Error::new(io::ErrorKind::OutOfMemory, "file too large"));
+    };
+    // Zeroed memory comes from the kernel untouched; the reads fault it in.
+    let mut buf = vec![0u8; n];
+    if len < PARALLEL_BYTES {
+        file.read_exact_at(&mut buf, 0)?;
+    } else {
+        let (head, tail) = buf.split_at_mut(n / 2);
+        let mid = head.len() as u64;
+        std::thread::scope(|s| {
+            let other = s.spawn(|| file.read_exact_at(tail, mid));
+            let first = file.read_exact_at(head, 0);
+            let second = other
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("reader thread failed")));
+            first.and(second)
+        })?;
+    }
+    // The file may have grown meanwhile: take the rest too.
+    let mut chunk = [0u8; 8192];
+    loop {
+        match file.read_at(&mut chunk, buf.len() as u64) {
+            Ok(0) => break,
+            Ok(k) => buf.extend_from_slice(chunk.get(..k).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buf)
+}
+
 /// Tables with at least this many nodes use a second thread to build the index.
 const PARALLEL_MIN: usize = 1 << 16;
 
@@ -312,9 +350,18 @@ impl Table {
         }
     }
 
-    /// Reads and parses a file.
+    /// Reads and parses a file. A large file is read by two threads at
+    /// once (each into its half of the buffer), which halves the time spent
+    /// faulting in fresh memory.
     pub fn read(path: impl AsRef<std::path::Path>, options: Options) -> io::Result<Self> {
-        Ok(Table::from_vec_with(std::fs::read(path)?, options))
+        Table::read_file(&std::fs::File::open(path)?, options)
+    }
+
+    /// Reads all of an open file (from offset 0, whatever its position) and
+    /// parses it; as [`Table::read`]. Keep the file to write the table back
+    /// with [`Table::write_to_file_from`].
+    pub fn read_file(file: &std::fs::File, options: Options) -> io::Result<Self> {
+        Ok(Table::from_vec_with(read_file(file)?, options))
     }
 
     /// The options this table is read with.
