@@ -1,11 +1,417 @@
-//! `postfix-maincf`: lossless main.cf reading and editing with postconf's
-//! semantics.
+//! `postfix-maincf`: lossless main.cf reading with postconf's semantics.
 //!
-//! **Not implemented yet** (tracked as its own issue): this crate is a
-//! workspace member so that the layout is final. It will build on the
-//! logical-line layer that [`postfix_table::lines`] already provides, because
-//! Postfix reads main.cf and table files with the same reader.
+//! **Work in progress** (its issue is open): this release reads main.cf
+//! exactly as Postfix 3.7 stores it — the raw value of every parameter,
+//! last definition wins, and the same warnings and fatal errors as
+//! `postconf` — and writes it back byte for byte. `$name` expansion, typed
+//! accessors and `postconf -e / -X / -#` edits are not implemented yet.
+//!
+//! ```
+//! use postfix_maincf::MainCf;
+//!
+//! let cf = MainCf::parse(b"# relay\nrelayhost = [smtp.example.com]:587\nmydestination = a,\n    b\n");
+//! assert_eq!(cf.get_str("relayhost").as_deref(), Some("[smtp.example.com]:587"));
+//! // Continuation lines are joined with only the LF removed: indentation stays.
+//! assert_eq!(cf.get("mydestination").as_deref(), Some(&b"a,    b"[..]));
+//! assert_eq!(cf.to_bytes(), b"# relay\nrelayhost = [smtp.example.com]:587\nmydestination = a,\n    b\n");
+//! ```
+//!
+//! Postfix reads main.cf with the same logical-line reader as its tables,
+//! so the document is built from [`postfix_table::lines`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
 
 pub use postfix_table::lines;
+use postfix_table::lines::{Segment, c_string, is_space, printable_lossy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Trivia,
+    Logical { orphan: bool },
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    start: usize,
+    end: usize,
+    line: usize,
+    kind: Kind,
+}
+
+/// A main.cf file, kept byte for byte.
+#[derive(Debug, Clone)]
+pub struct MainCf {
+    src: Vec<u8>,
+    nodes: Vec<Node>,
+}
+
+/// One `name = value` definition, as Postfix stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter<'a> {
+    /// The name (case-sensitive; any bytes but whitespace and `=`).
+    pub name: Cow<'a, [u8]>,
+    /// The raw value: continuation lines joined with only their LF removed,
+    /// leading and trailing whitespace trimmed, nothing expanded.
+    pub value: Cow<'a, [u8]>,
+    /// 1-based number of its first physical line.
+    pub line: usize,
+}
+
+/// What `postconf` says about a main.cf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// 1-based line number of the logical line concerned.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: DiagnosticKind,
+}
+
+/// What a [`Diagnostic`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiagnosticKind {
+    /// An indented line before any parameter; Postfix drops it and its
+    /// continuation lines (a warning).
+    LeadingWhitespace {
+        /// The dropped logical line.
+        text: Vec<u8>,
+    },
+    /// A logical line without `=` after the name: fatal for postconf and
+    /// every daemon.
+    MissingEquals {
+        /// The logical line.
+        text: Vec<u8>,
+    },
+    /// A logical line starting with `=`: fatal.
+    MissingName {
+        /// The logical line.
+        text: Vec<u8>,
+    },
+    /// A later definition replaces an earlier one with a different value
+    /// (compared byte for byte): a warning; the last definition wins.
+    Overriding {
+        /// The parameter name.
+        name: Vec<u8>,
+        /// The value being replaced.
+        old_value: Vec<u8>,
+    },
+}
+
+impl Diagnostic {
+    /// True when postconf (and every daemon) refuses the whole file.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self.kind,
+            DiagnosticKind::MissingEquals { .. } | DiagnosticKind::MissingName { .. }
+        )
+    }
+
+    /// The message exactly as `postconf` prints it after `postconf: warning: `
+    /// or `postconf: fatal: ` (see [`Diagnostic::is_fatal`]), for a main.cf at `path`.
+    ///
+    /// ```
+    /// let cf = postfix_maincf::MainCf::parse(b"relayhost = a\nrelayhost = b\n");
+    /// assert_eq!(
+    ///     cf.diagnostics()[0].postconf_message("/etc/postfix/main.cf"),
+    ///     "/etc/postfix/main.cf, line 2: overriding earlier entry: relayhost=a"
+    /// );
+    /// ```
+    pub fn postconf_message(&self, path: &str) -> String {
+        let n = self.line;
+        let p = |t: &[u8]| printable_lossy(t, true);
+        match &self.kind {
+            DiagnosticKind::LeadingWhitespace { text } => {
+                let s = c_string(text);
+                let head = s.get(..30.min(s.len())).unwrap_or_default();
+                let more = if text.len() > 30 { "..." } else { "" };
+                format!(
+                    "{path}: logical line must not start with whitespace: \"{}{more}\"",
+                    p(head)
+                )
+            }
+            DiagnosticKind::MissingEquals { text } => format!(
+                "{path}, line {n}: missing '=' after attribute name: \"{}\"",
+                p(text)
+            ),
+            DiagnosticKind::MissingName { text } => {
+                format!("{path}, line {n}: missing attribute name: \"{}\"", p(text))
+            }
+            DiagnosticKind::Overriding { name, old_value } => format!(
+                "{path}, line {n}: overriding earlier entry: {}={}",
+                p(name),
+                p(old_value)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = if self.is_fatal() { "error" } else { "warning" };
+        write!(f, "{level}: {}", self.postconf_message("main.cf"))
+    }
+}
+
+/// The fatal problems of a main.cf, from [`MainCf::parse_strict`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.first().map(|d| d.postconf_message("main.cf")).unwrap_or_default())]
+pub struct ParseError(pub Vec<Diagnostic>);
+
+/// Result of splitting one logical line (`split_nameval()`).
+enum Split<'a> {
+    Ok { name: &'a [u8], value: &'a [u8] },
+    MissingName,
+    MissingEquals,
+}
+
+fn split_nameval(line: &[u8]) -> Split<'_> {
+    let skip_ws = |mut i: usize| {
+        while line.get(i).is_some_and(|&b| is_space(b)) {
+            i += 1;
+        }
+        i
+    };
+    let np = skip_ws(0);
+    match line.get(np) {
+        None | Some(b'=') => return Split::MissingName,
+        Some(_) => {}
+    }
+    let mut ep = np;
+    while line.get(ep).is_some_and(|&b| !is_space(b) && b != b'=') {
+        ep += 1;
+    }
+    let cp = skip_ws(ep);
+    if line.get(cp) != Some(&b'=') {
+        return Split::MissingEquals;
+    }
+    let value = lines::trim_space(line.get(cp + 1..).unwrap_or_default());
+    Split::Ok {
+        name: line.get(np..ep).unwrap_or_default(),
+        value,
+    }
+}
+
+impl MainCf {
+    /// Parses any bytes; never fails. Problems are reported by
+    /// [`MainCf::diagnostics`].
+    pub fn parse(bytes: &[u8]) -> Self {
+        let src = bytes.to_vec();
+        let mut nodes = Vec::new();
+        lines::for_each_segment(&src, |seg| {
+            nodes.push(match seg {
+                Segment::Trivia { range, first_line } => Node {
+                    start: range.start,
+                    end: range.end,
+                    line: first_line,
+                    kind: Kind::Trivia,
+                },
+                Segment::Logical(l) => Node {
+                    start: l.range.start,
+                    end: l.range.end,
+                    line: l.first_line,
+                    kind: Kind::Logical {
+                        orphan: l.leading_whitespace,
+                    },
+                },
+            })
+        });
+        MainCf { src, nodes }
+    }
+
+    /// Parses, refusing files that postconf refuses (a line without `=` or
+    /// without a name).
+    pub fn parse_strict(bytes: &[u8]) -> Result<Self, ParseError> {
+        let cf = MainCf::parse(bytes);
+        let fatal: Vec<Diagnostic> = cf
+            .diagnostics()
+            .into_iter()
+            .filter(Diagnostic::is_fatal)
+            .collect();
+        if fatal.is_empty() {
+            Ok(cf)
+        } else {
+            Err(ParseError(fatal))
+        }
+    }
+
+    /// The document's bytes, identical to the input.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.src.clone()
+    }
+
+    fn logical(&self, node: &Node) -> Cow<'_, [u8]> {
+        lines::logical_text(self.src.get(node.start..node.end).unwrap_or_default())
+    }
+
+    /// Every definition in file order, including overridden ones. Lines
+    /// Postfix rejects or drops are not included (see [`MainCf::diagnostics`]).
+    pub fn parameters(&self) -> impl Iterator<Item = Parameter<'_>> + '_ {
+        self.nodes.iter().filter_map(|node| {
+            let Kind::Logical { orphan: false } = node.kind else {
+                return None;
+            };
+            match self.logical(node) {
+                Cow::Borrowed(t) => match split_nameval(c_string(t)) {
+                    Split::Ok { name, value } => Some(Parameter {
+                        name: Cow::Borrowed(name),
+                        value: Cow::Borrowed(value),
+                        line: node.line,
+                    }),
+                    _ => None,
+                },
+                Cow::Owned(t) => match split_nameval(c_string(&t)) {
+                    Split::Ok { name, value } => Some(Parameter {
+                        name: Cow::Owned(name.to_vec()),
+                        value: Cow::Owned(value.to_vec()),
+                        line: node.line,
+                    }),
+                    _ => None,
+                },
+            }
+        })
+    }
+
+    /// The raw value of `name` (the last definition wins), as Postfix
+    /// stores it: nothing expanded.
+    pub fn get(&self, name: impl AsRef<[u8]>) -> Option<Cow<'_, [u8]>> {
+        let name = name.as_ref();
+        self.parameters()
+            .filter(|p| p.name == name)
+            .last()
+            .map(|p| p.value)
+    }
+
+    /// Like [`MainCf::get`], as text (invalid UTF-8 shown as U+FFFD).
+    pub fn get_str(&self, name: impl AsRef<[u8]>) -> Option<String> {
+        self.get(name)
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    /// Every parameter with its effective raw value, sorted by name (byte
+    /// order), as Postfix's dictionary holds them.
+    pub fn values(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut map: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        for p in self.parameters() {
+            map.insert(p.name.into_owned(), p.value.into_owned());
+        }
+        let mut v: Vec<(Vec<u8>, Vec<u8>)> = map.into_iter().collect();
+        v.sort();
+        v
+    }
+
+    /// What postconf warns about or refuses, in file order. Postconf stops
+    /// at the first fatal problem; all of them are listed here.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let mut seen: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        for node in &self.nodes {
+            let Kind::Logical { orphan } = node.kind else {
+                continue;
+            };
+            let text = self.logical(node);
+            let line = node.line;
+            if orphan {
+                out.push(Diagnostic {
+                    line,
+                    kind: DiagnosticKind::LeadingWhitespace {
+                        text: text.to_vec(),
+                    },
+                });
+                continue;
+            }
+            let c = c_string(&text);
+            match split_nameval(c) {
+                Split::MissingName => out.push(Diagnostic {
+                    line,
+                    kind: DiagnosticKind::MissingName { text: c.to_vec() },
+                }),
+                Split::MissingEquals => out.push(Diagnostic {
+                    line,
+                    kind: DiagnosticKind::MissingEquals { text: c.to_vec() },
+                }),
+                Split::Ok { name, value } => {
+                    if let Some(old) = seen.get(name)
+                        && old.as_slice() != value
+                    {
+                        out.push(Diagnostic {
+                            line,
+                            kind: DiagnosticKind::Overriding {
+                                name: name.to_vec(),
+                                old_value: old.clone(),
+                            },
+                        });
+                    }
+                    seen.insert(name.to_vec(), value.to_vec());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl std::str::FromStr for MainCf {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(MainCf::parse(s.as_bytes()))
+    }
+}
+
+impl fmt::Display for MainCf {
+    /// The document; byte-exact for UTF-8 files (use [`MainCf::to_bytes`] otherwise).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.src))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split() {
+        assert!(matches!(
+            split_nameval(b"a = b"),
+            Split::Ok {
+                name: b"a",
+                value: b"b"
+            }
+        ));
+        assert!(matches!(
+            split_nameval(b"a=="),
+            Split::Ok {
+                name: b"a",
+                value: b"="
+            }
+        ));
+        assert!(matches!(
+            split_nameval(b"a\t=\t"),
+            Split::Ok {
+                name: b"a",
+                value: b""
+            }
+        ));
+        assert!(matches!(split_nameval(b"= v"), Split::MissingName));
+        assert!(matches!(
+            split_nameval(b"my host = x"),
+            Split::MissingEquals
+        ));
+    }
+
+    #[test]
+    fn last_wins_and_round_trip() {
+        let src = b"a = 1\r\na = 2\r\n  # c\n";
+        let cf = MainCf::parse(src);
+        assert_eq!(cf.to_bytes(), src);
+        assert_eq!(cf.get("a").as_deref(), Some(&b"2"[..]));
+        assert_eq!(cf.diagnostics().len(), 1);
+    }
+}
