@@ -128,15 +128,10 @@ impl Diagnostic {
         let n = self.line;
         let p = |t: &[u8]| printable_lossy(t, true);
         match &self.kind {
-            DiagnosticKind::LeadingWhitespace { text } => {
-                let s = c_string(text);
-                let head = s.get(..30.min(s.len())).unwrap_or_default();
-                let more = if text.len() > 30 { "..." } else { "" };
-                format!(
-                    "{path}: logical line must not start with whitespace: \"{}{more}\"",
-                    p(head)
-                )
-            }
+            DiagnosticKind::LeadingWhitespace { text } => format!(
+                "{path}: logical line must not start with whitespace: \"{}\"",
+                String::from_utf8_lossy(&lines::leading_whitespace_excerpt(text, true))
+            ),
             DiagnosticKind::MissingEquals { text } => format!(
                 "{path}, line {n}: missing '=' after attribute name: \"{}\"",
                 p(text)

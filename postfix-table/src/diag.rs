@@ -92,19 +92,13 @@ impl Diagnostic {
         let path = path.as_bytes();
         let at = [path, format!(", line {n}: ").as_bytes()].concat();
         Some(match &self.kind {
-            DiagnosticKind::LeadingWhitespace { text } => {
-                let s = crate::lines::c_string(text);
-                let head = s.get(..30.min(s.len())).unwrap_or_default();
-                let more: &[u8] = if text.len() > 30 { b"..." } else { b"" };
-                [
-                    path,
-                    b": logical line must not start with whitespace: \"",
-                    &p(head),
-                    more,
-                    b"\"",
-                ]
-                .concat()
-            }
+            DiagnosticKind::LeadingWhitespace { text } => [
+                path,
+                b": logical line must not start with whitespace: \"",
+                &crate::lines::leading_whitespace_excerpt(text, utf8),
+                b"\"",
+            ]
+            .concat(),
             DiagnosticKind::NonUtf8 { text } => [
                 &at[..],
                 b"non-UTF-8 input \"",

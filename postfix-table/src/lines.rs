@@ -298,6 +298,18 @@ pub fn printable(bytes: &[u8], utf8: bool) -> Vec<u8> {
     out
 }
 
+/// The excerpt Postfix's reader quotes in "logical line must not start
+/// with whitespace" (`%.30s%s`): the first 30 bytes of the logical line as a
+/// C string, then `...` when the line is longer, rendered by [`printable`].
+pub fn leading_whitespace_excerpt(logical: &[u8], utf8: bool) -> Vec<u8> {
+    let s = c_string(logical);
+    let mut out = printable(s.get(..30.min(s.len())).unwrap_or_default(), utf8);
+    if logical.len() > 30 {
+        out.extend_from_slice(b"...");
+    }
+    out
+}
+
 /// [`printable`] for human-facing text: the same, as a `String` (a kept
 /// sequence that is not valid UTF-8 shows as U+FFFD).
 pub fn printable_lossy(bytes: &[u8], utf8: bool) -> String {

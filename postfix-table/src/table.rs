@@ -541,19 +541,7 @@ impl Table {
     // ------------------------------------------------------------ reading
 
     fn logical_of<'a>(&'a self, item: &'a Item) -> Option<(Cow<'a, [u8]>, bool)> {
-        match item.kind {
-            Kind::Logical { multiline, orphan } => {
-                let raw = self.text(item);
-                // A single-line item is exactly one physical line.
-                let text = if multiline {
-                    lines::logical_text(raw)
-                } else {
-                    Cow::Borrowed(lines::strip_lf(raw))
-                };
-                Some((text, orphan))
-            }
-            _ => None,
-        }
+        item_logical(&self.src, &self.owned, item)
     }
 
     fn meaning<'a>(&'a self, item: &'a Item) -> Option<Meaning<'a>> {
@@ -563,18 +551,7 @@ impl Table {
 
     /// The key an item is indexed under, with whether it has a value.
     fn index_key_of<'a>(&'a self, item: &'a Item) -> Option<(Cow<'a, [u8]>, bool)> {
-        let (text, orphan) = self.logical_of(item)?;
-        if orphan {
-            return None;
-        }
-        match text {
-            Cow::Borrowed(t) => {
-                record::index_key(t, self.options.utf8).map(|(k, v)| (Cow::Borrowed(k), v))
-            }
-            Cow::Owned(t) => {
-                record::index_key(&t, self.options.utf8).map(|(k, v)| (Cow::Owned(k.to_vec()), v))
-            }
-        }
+        item_index_key(&self.src, &self.owned, item, self.options.utf8)
     }
 
     fn index(&self) -> &Index {
@@ -1096,7 +1073,7 @@ impl Table {
                     items
                         .get(other as usize)
                         .and_then(|it| item_index_key(&self.src, &self.owned, it, utf8))
-                        .map_or(0, |k| hash_key(seed, &k, fold))
+                        .map_or(0, |(k, _)| hash_key(seed, &k, fold))
                 });
         }
     }
@@ -1326,25 +1303,39 @@ fn item_text<'a>(src: &'a [u8], owned: &'a [Box<[u8]>], item: &Item) -> &'a [u8]
     }
 }
 
+/// The logical text of a logical-line item, with whether it is an orphan.
+/// A single-line item is exactly one physical line, so it borrows.
+fn item_logical<'a>(
+    src: &'a [u8],
+    owned: &'a [Box<[u8]>],
+    item: &Item,
+) -> Option<(Cow<'a, [u8]>, bool)> {
+    let Kind::Logical { multiline, orphan } = item.kind else {
+        return None;
+    };
+    let raw = item_text(src, owned, item);
+    let text = if multiline {
+        lines::logical_text(raw)
+    } else {
+        Cow::Borrowed(lines::strip_lf(raw))
+    };
+    Some((text, orphan))
+}
+
+/// The key an item is indexed under, with whether it has a value; `None`
+/// for trivia, orphans and lines Postfix ignores.
 fn item_index_key<'a>(
     src: &'a [u8],
     owned: &'a [Box<[u8]>],
     item: &Item,
     utf8: bool,
-) -> Option<Cow<'a, [u8]>> {
-    let Kind::Logical {
-        multiline,
-        orphan: false,
-    } = item.kind
-    else {
-        return None;
-    };
-    let raw = item_text(src, owned, item);
-    if multiline {
-        let t = lines::logical_text(raw).into_owned();
-        record::index_key(&t, utf8).map(|(k, _)| Cow::Owned(k.to_vec()))
-    } else {
-        record::index_key(lines::strip_lf(raw), utf8).map(|(k, _)| Cow::Borrowed(k))
+) -> Option<(Cow<'a, [u8]>, bool)> {
+    match item_logical(src, owned, item)? {
+        (_, true) => None,
+        (Cow::Borrowed(t), false) => record::index_key(t, utf8).map(|(k, v)| (Cow::Borrowed(k), v)),
+        (Cow::Owned(t), false) => {
+            record::index_key(&t, utf8).map(|(k, v)| (Cow::Owned(k.to_vec()), v))
+        }
     }
 }
 
