@@ -30,6 +30,12 @@ use std::collections::HashMap;
 use std::fmt;
 
 pub use postfix_table::lines;
+
+pub mod defaults;
+pub mod edit;
+pub mod expand;
+pub mod known;
+pub mod typed;
 use postfix_table::lines::{Segment, c_string, is_space, printable_lossy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
