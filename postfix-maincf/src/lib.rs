@@ -36,6 +36,8 @@ pub mod edit;
 pub mod expand;
 pub mod known;
 pub mod typed;
+
+pub use edit::{EditError, EditMode, EditReport, EditWarning};
 use postfix_table::lines::{Segment, c_string, is_space, printable_lossy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,13 +48,23 @@ enum Kind {
 
 #[derive(Debug, Clone)]
 struct Node {
+    /// Span of the node's bytes in `MainCf::src`, unless `owned` is set.
     start: usize,
     end: usize,
-    line: usize,
+    /// Bytes written by an edit; replaces the span.
+    owned: Option<Box<[u8]>>,
+    /// Number of LF bytes in the node (its physical line count, but for a
+    /// last line without LF).
+    lf: usize,
     kind: Kind,
 }
 
 /// A main.cf file, kept byte for byte.
+///
+/// Every byte of the input belongs to exactly one node: a run of comment
+/// and blank lines, or one logical line (a `name = value` entry with its
+/// continuation lines and any comment lines between them). An edit replaces
+/// only the nodes it touches; every other byte is written back as read.
 #[derive(Debug, Clone)]
 pub struct MainCf {
     src: Vec<u8>,
@@ -200,30 +212,43 @@ fn split_nameval(line: &[u8]) -> Split<'_> {
     }
 }
 
+/// Splits `src` into nodes (appended to `out`); spans are offset by `base`.
+/// Nodes made here borrow from the document's source.
+fn segment_into(src: &[u8], base: usize, out: &mut Vec<Node>) {
+    lines::for_each_segment(src, |seg| {
+        let (range, kind) = match seg {
+            Segment::Trivia { range, .. } => (range, Kind::Trivia),
+            Segment::Logical(l) => (
+                l.range,
+                Kind::Logical {
+                    orphan: l.leading_whitespace,
+                },
+            ),
+        };
+        let lf = src
+            .get(range.clone())
+            .map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
+        out.push(Node {
+            start: base + range.start,
+            end: base + range.end,
+            owned: None,
+            lf,
+            kind,
+        });
+    });
+}
+
 impl MainCf {
     /// Parses any bytes; never fails. Problems are reported by
     /// [`MainCf::diagnostics`].
     pub fn parse(bytes: &[u8]) -> Self {
-        let src = bytes.to_vec();
+        Self::from_vec(bytes.to_vec())
+    }
+
+    /// Like [`MainCf::parse`], taking ownership of the bytes (no copy).
+    pub fn from_vec(src: Vec<u8>) -> Self {
         let mut nodes = Vec::new();
-        lines::for_each_segment(&src, |seg| {
-            nodes.push(match seg {
-                Segment::Trivia { range, first_line } => Node {
-                    start: range.start,
-                    end: range.end,
-                    line: first_line,
-                    kind: Kind::Trivia,
-                },
-                Segment::Logical(l) => Node {
-                    start: l.range.start,
-                    end: l.range.end,
-                    line: l.first_line,
-                    kind: Kind::Logical {
-                        orphan: l.leading_whitespace,
-                    },
-                },
-            })
-        });
+        segment_into(&src, 0, &mut nodes);
         MainCf { src, nodes }
     }
 
@@ -243,19 +268,49 @@ impl MainCf {
         }
     }
 
-    /// The document's bytes, identical to the input.
+    /// The document's bytes: identical to the input until an edit, and
+    /// after edits, the input with only the edited entries changed.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.src.clone()
+        let mut out = Vec::with_capacity(self.src.len() + 64);
+        for node in &self.nodes {
+            out.extend_from_slice(self.node_bytes(node));
+        }
+        out
     }
 
-    fn logical(&self, node: &Node) -> Cow<'_, [u8]> {
-        lines::logical_text(self.src.get(node.start..node.end).unwrap_or_default())
+    /// Writes the document (the bytes of [`MainCf::to_bytes`]) to `w`.
+    pub fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        for node in &self.nodes {
+            w.write_all(self.node_bytes(node))?;
+        }
+        Ok(())
+    }
+
+    fn node_bytes<'a>(&'a self, node: &'a Node) -> &'a [u8] {
+        match &node.owned {
+            Some(b) => b,
+            None => self.src.get(node.start..node.end).unwrap_or_default(),
+        }
+    }
+
+    fn logical<'a>(&'a self, node: &'a Node) -> Cow<'a, [u8]> {
+        lines::logical_text(self.node_bytes(node))
+    }
+
+    /// Nodes with the 1-based line number each starts on.
+    fn numbered(&self) -> impl Iterator<Item = (usize, &Node)> + '_ {
+        let mut line = 1;
+        self.nodes.iter().map(move |n| {
+            let here = line;
+            line += n.lf;
+            (here, n)
+        })
     }
 
     /// Every definition in file order, including overridden ones. Lines
     /// Postfix rejects or drops are not included (see [`MainCf::diagnostics`]).
     pub fn parameters(&self) -> impl Iterator<Item = Parameter<'_>> + '_ {
-        self.nodes.iter().filter_map(|node| {
+        self.numbered().filter_map(|(line, node)| {
             let Kind::Logical { orphan: false } = node.kind else {
                 return None;
             };
@@ -264,7 +319,7 @@ impl MainCf {
                     Split::Ok { name, value } => Some(Parameter {
                         name: Cow::Borrowed(name),
                         value: Cow::Borrowed(value),
-                        line: node.line,
+                        line,
                     }),
                     _ => None,
                 },
@@ -272,7 +327,7 @@ impl MainCf {
                     Split::Ok { name, value } => Some(Parameter {
                         name: Cow::Owned(name.to_vec()),
                         value: Cow::Owned(value.to_vec()),
-                        line: node.line,
+                        line,
                     }),
                     _ => None,
                 },
@@ -313,12 +368,11 @@ impl MainCf {
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let mut seen: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-        for node in &self.nodes {
+        for (line, node) in self.numbered() {
             let Kind::Logical { orphan } = node.kind else {
                 continue;
             };
             let text = self.logical(node);
-            let line = node.line;
             if orphan {
                 out.push(Diagnostic {
                     line,
@@ -369,7 +423,7 @@ impl std::str::FromStr for MainCf {
 impl fmt::Display for MainCf {
     /// The document; byte-exact for UTF-8 files (use [`MainCf::to_bytes`] otherwise).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.src))
+        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
     }
 }
 
