@@ -27,13 +27,17 @@
 //! - **NUL bytes.** postconf handles lines as C strings, so an untouched
 //!   line with a NUL byte loses the rest of the line, LF included, and is
 //!   merged with the next one. We copy such lines whole. A line whose first
-//!   non-blank byte is NUL is treated as the reader treats it (a new entry
-//!   whose name starts with NUL, which no request can match), where postconf
-//!   treats it as a blank line.
+//!   non-blank byte is NUL is taken as the reader takes it (a new entry, or
+//!   a continuation line when indented), where postconf takes it as a
+//!   blank line.
 //! - **CRLF.** postconf writes every new line with LF, leaving a CRLF file
 //!   with mixed endings. A rewritten entry keeps the ending of its first
 //!   line; an appended line takes the ending of the file's last line (LF
 //!   when there is none).
+//! - **VT and FF after a name.** postconf's edit key ends at space, TAB,
+//!   CR, LF or `=`, but the reader ends a name at any whitespace, so
+//!   postconf leaves `relayhost\v= x` in force after `-X relayhost`. We also
+//!   match an entry whose key, cut at its first VT or FF, is the name.
 //! - **`-X name` twice.** postconf crashes (it prints a null value in its
 //!   "ignoring earlier request" warning); we warn `ignoring earlier request:
 //!   'name'`.
@@ -306,12 +310,12 @@ fn edit_key(entry: &[u8]) -> &[u8] {
 }
 
 /// True for a line postconf copies through untouched inside an entry: a
-/// comment, blank or whitespace-only line (judged up to a NUL byte).
+/// comment, blank or whitespace-only line. (postconf also counts a line
+/// whose first non-blank byte is NUL; the reader takes it as a
+/// continuation line, and so do we, so that a kept line can never join
+/// the previous entry.)
 fn is_pass_through(line: &[u8]) -> bool {
-    match line.iter().find(|&&b| !is_space(b)) {
-        None | Some(b'#') | Some(0) => true,
-        Some(_) => false,
-    }
+    matches!(line.iter().find(|&&b| !is_space(b)), None | Some(b'#'))
 }
 
 /// The line ending of `line` (which may lack one).
@@ -501,7 +505,15 @@ impl MainCf {
                 continue;
             }
             let bytes = self.node_bytes(node);
-            let key = edit_key(bytes);
+            let mut key = edit_key(bytes);
+            if !table.contains_key(key) {
+                // The reader ends a name at VT and FF too; postconf's edit
+                // key does not, and would leave `name\v= value` in force.
+                match key.iter().position(|&b| b == 0x0b || b == 0x0c) {
+                    Some(end) => key = key.get(..end).unwrap_or_default(),
+                    None => continue,
+                }
+            }
             let Some((value, found)) = table.get_mut(key) else {
                 continue;
             };
@@ -671,6 +683,14 @@ mod tests {
         assert_eq!(cf.get("ok").as_deref(), Some(&b"x\ty"[..]));
         let err = cf.set("a", "secret\n").unwrap_err().to_string();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn vertical_tab_after_name_still_matches() {
+        let (out, _) = edit(b"a\x0b= 1\nb = 2\n", EditMode::Remove, &["a"]);
+        assert_eq!(out, b"b = 2\n");
+        let (out, _) = edit(b"a\x0c= 1\n", EditMode::Set, &["a = 3"]);
+        assert_eq!(out, b"a = 3\n");
     }
 
     #[test]

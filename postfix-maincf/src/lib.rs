@@ -35,6 +35,7 @@ pub mod defaults;
 pub mod edit;
 pub mod expand;
 pub mod known;
+pub mod ops;
 pub mod typed;
 
 pub use edit::{EditError, EditMode, EditReport, EditWarning};
