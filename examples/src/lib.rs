@@ -2,6 +2,7 @@
 //! share (atomic file replacement).
 #![forbid(unsafe_code)]
 
+pub mod postconf_lite;
 pub mod postmap_lite;
 
 use std::fs;
@@ -63,4 +64,90 @@ pub fn write_atomic_with(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Rewrites `path` the way Postfix's `postconf -e` does
+/// (`util/edit_file.c`), so that our writers and Postfix's serialize on one
+/// lock:
+///
+/// 1. open (creating) `PATH.tmp` and take an exclusive `flock` on it; if the
+///    file was renamed away while we waited, start again;
+/// 2. with the lock held, call `edit` with the current bytes of `path`
+///    (`None` when it does not exist); it returns the new bytes, or `None`
+///    to leave the file alone;
+/// 3. write them to `PATH.tmp`, give it `path`'s mode and owner, `fsync`,
+///    and rename it over `path` (then `fsync` the directory).
+///
+/// A reader sees the old or the new file, never a mix; concurrent editors
+/// (ours or postconf) each see the previous one's result. Unlike postconf,
+/// the file keeps its mode and owner (postconf leaves 0644), and a symlink
+/// is followed (postconf replaces the link with a regular file).
+pub fn edit_file_locked<E>(
+    path: &Path,
+    edit: impl FnOnce(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, E>,
+) -> Result<Result<(), E>, io::Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut tmp_name = target.clone().into_os_string();
+    tmp_name.push(".tmp");
+    let tmp_path = std::path::PathBuf::from(tmp_name);
+    let tmp = loop {
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&tmp_path)?;
+        f.lock()?;
+        // Another editor may have renamed the file we locked over the
+        // target while we waited: then lock the new PATH.tmp instead.
+        match fs::metadata(&tmp_path) {
+            Ok(m) if m.ino() == f.metadata()?.ino() && m.dev() == f.metadata()?.dev() => {
+                break f;
+            }
+            _ => continue,
+        }
+    };
+    let old = match fs::read(&target) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e);
+        }
+    };
+    let new = match edit(old) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            let _ = fs::remove_file(&tmp_path);
+            return Ok(Ok(()));
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp_path);
+            return Ok(Err(e));
+        }
+    };
+    let result = (|| {
+        tmp.set_len(0)?;
+        (&tmp).write_all(&new)?;
+        if let Ok(m) = fs::metadata(&target) {
+            tmp.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+            let _ = std::os::unix::fs::fchown(&tmp, Some(m.uid()), Some(m.gid()));
+        } else {
+            tmp.set_permissions(fs::Permissions::from_mode(0o644))?;
+        }
+        tmp.sync_all()?;
+        fs::rename(&tmp_path, &target)?;
+        if let Some(dir) = target.parent()
+            && let Ok(d) = fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp_path);
+    }
+    drop(tmp);
+    result.map(Ok)
 }

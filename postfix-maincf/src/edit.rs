@@ -519,16 +519,12 @@ impl MainCf {
             };
             *found += 1;
             if *found == 2 {
-                report.warnings.push(EditWarning::MultipleEntries { name: key.to_vec() });
+                report
+                    .warnings
+                    .push(EditWarning::MultipleEntries { name: key.to_vec() });
             }
             report.matched += 1;
-            let text = rewrite(
-                bytes,
-                mode,
-                key,
-                value.as_deref().unwrap_or_default(),
-                eol,
-            );
+            let text = rewrite(bytes, mode, key, value.as_deref().unwrap_or_default(), eol);
             if text.as_slice() != bytes {
                 replaced.push((index, owned_nodes(&text)));
             }
@@ -647,7 +643,10 @@ mod tests {
     fn postconf_argument_errors() {
         let mut cf = MainCf::parse(b"a = 1\n");
         let e = |cf: &mut MainCf, m, a: &str| cf.postconf_edit(m, &[a]).unwrap_err().to_string();
-        assert_eq!(e(&mut cf, EditMode::Set, "  "), "missing attribute name: \"\"");
+        assert_eq!(
+            e(&mut cf, EditMode::Set, "  "),
+            "missing attribute name: \"\""
+        );
         assert_eq!(
             e(&mut cf, EditMode::Set, "x y = 1"),
             "missing '=' after attribute name: \"x y = 1\""

@@ -1082,6 +1082,29 @@ impl Known {
         }
     }
 
+    /// Like [`Known::with_host`], failing when postconf refuses the
+    /// master.cf.
+    pub fn try_new_with_host(
+        main: &crate::MainCf,
+        master_cf: &[u8],
+        host: HostDefaults,
+    ) -> Result<Known, MasterCfError> {
+        let k = Known::with_host(main, master_cf, host);
+        match k.master_error {
+            Some(e) => Err(e),
+            None => Ok(k),
+        }
+    }
+
+    /// Every name postconf knows in the global name space (what `postconf`
+    /// without `-n` lists), unsorted.
+    pub fn all_names(&self) -> Vec<Vec<u8>> {
+        self.table
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// Like [`Known::new`] with explicit host defaults (they only matter
     /// when a database reference is built from `$myhostname` or similar).
     pub fn with_host(main: &crate::MainCf, master_cf: &[u8], host: HostDefaults) -> Known {

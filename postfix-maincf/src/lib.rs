@@ -36,6 +36,7 @@ pub mod edit;
 pub mod expand;
 pub mod known;
 pub mod ops;
+pub mod postconf;
 pub mod typed;
 
 pub use edit::{EditError, EditMode, EditReport, EditWarning};
@@ -350,6 +351,27 @@ impl MainCf {
     pub fn get_str(&self, name: impl AsRef<[u8]>) -> Option<String> {
         self.get(name)
             .map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    /// Every parameter once, with its effective (last) raw value, in the
+    /// order of first definition.
+    pub(crate) fn parameters_in_order(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for p in self.parameters() {
+            match index.get(p.name.as_ref()) {
+                Some(&i) => {
+                    if let Some(slot) = out.get_mut(i) {
+                        slot.1 = p.value.into_owned();
+                    }
+                }
+                None => {
+                    index.insert(p.name.to_vec(), out.len());
+                    out.push((p.name.into_owned(), p.value.into_owned()));
+                }
+            }
+        }
+        out
     }
 
     /// Every parameter with its effective raw value, sorted by name (byte

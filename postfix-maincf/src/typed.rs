@@ -1,1 +1,526 @@
-//! (stub) typed
+//! Typed readings of main.cf values, with the rules of the Postfix 3.7
+//! daemons (`global/mail_conf_*.c`, `util/mystrtok.c`, `global/maps.c`).
+//!
+//! Every function takes a value **after** `$name` expansion, as Postfix
+//! converts the expanded text (`mail_conf_lookup_eval()`); give them the
+//! raw value ([`crate::MainCf::get`]) only when it has no `$`. Like Postfix,
+//! which handles values as C strings, they ignore everything from a NUL
+//! byte on.
+//!
+//! ```
+//! use postfix_maincf::typed::{parse_bool, parse_time, split_list, TimeUnit};
+//!
+//! assert_eq!(parse_bool(b"YES"), Ok(true));
+//! assert_eq!(
+//!     parse_bool(b"true").unwrap_err().postfix_message("smtp_tls_note_starttls_offer"),
+//!     "bad boolean configuration: smtp_tls_note_starttls_offer = true"
+//! );
+//! assert_eq!(parse_time(b"1h", TimeUnit::Seconds), Ok(3600));
+//! assert_eq!(parse_time(b"30", TimeUnit::Days), Ok(30 * 86400));
+//! assert_eq!(split_list(b"a, b { c d },e"), [&b"a"[..], b"b", b"{ c d }", b"e"]);
+//! ```
+
+use std::fmt;
+
+use postfix_table::lines::{c_string, is_space, printable_lossy};
+use postfix_table::spec::{self, BraceError, SpecError, TableRef};
+
+/// Why a value does not convert. [`TypedError::postfix_message`] gives the
+/// fatal error a Postfix daemon (or `postmap`, `sendmail`, …) dies with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TypedError {
+    /// Not `yes` or `no` (any case).
+    BadBool {
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Not a decimal number in range.
+    BadNumber {
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Not a time: a number, then optionally one unit letter.
+    BadTime {
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// A bad `{ … }` group ([`split_list_unbraced`]).
+    Braces(BraceError),
+    /// A bad table reference ([`parse_table_refs`]).
+    Table(SpecError),
+}
+
+impl TypedError {
+    /// The fatal message Postfix prints (after `fatal: `) when parameter
+    /// `name` has this problem, e.g. `bad boolean configuration: name =
+    /// value` (`get_mail_conf_bool()`), `bad numerical configuration: name =
+    /// value` (`get_mail_conf_int()`/`_long()`), `parameter name: bad time
+    /// value or unit: value` (`get_mail_conf_time()`); for tables, what
+    /// opening the table says. Non-printable bytes become `?` as in Postfix's
+    /// logging.
+    pub fn postfix_message(&self, name: &str) -> String {
+        let p = |v: &[u8]| printable_lossy(v, true);
+        match self {
+            TypedError::BadBool { value } => {
+                format!("bad boolean configuration: {name} = {}", p(value))
+            }
+            TypedError::BadNumber { value } => {
+                format!("bad numerical configuration: {name} = {}", p(value))
+            }
+            TypedError::BadTime { value } => {
+                format!("parameter {name}: bad time value or unit: {}", p(value))
+            }
+            TypedError::Braces(e) => p(e.to_string().as_bytes()),
+            TypedError::Table(e) => p(e.to_string().as_bytes()),
+        }
+    }
+}
+
+impl fmt::Display for TypedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = |v: &[u8]| printable_lossy(v, true);
+        match self {
+            TypedError::BadBool { value } => {
+                write!(
+                    f,
+                    "bad boolean configuration: {} (need yes or no)",
+                    p(value)
+                )
+            }
+            TypedError::BadNumber { value } => {
+                write!(f, "bad numerical configuration: {}", p(value))
+            }
+            TypedError::BadTime { value } => write!(f, "bad time value or unit: {}", p(value)),
+            TypedError::Braces(e) => e.fmt(f),
+            TypedError::Table(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for TypedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TypedError::Braces(e) => Some(e),
+            TypedError::Table(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<SpecError> for TypedError {
+    fn from(e: SpecError) -> Self {
+        TypedError::Table(e)
+    }
+}
+
+impl From<BraceError> for TypedError {
+    fn from(e: BraceError) -> Self {
+        TypedError::Braces(e)
+    }
+}
+
+/// A boolean parameter, as `get_mail_conf_bool()` (`global/mail_conf_bool.c`)
+/// converts it: exactly `yes` or `no`, compared ASCII case-insensitively
+/// (`strcasecmp`); nothing else — not `true`, `1`, `on`, not even the empty
+/// value — and no whitespace trimming beyond what main.cf parsing already
+/// did. Daemons die on anything else
+/// ([`TypedError::postfix_message`]).
+///
+/// ```
+/// use postfix_maincf::typed::parse_bool;
+/// assert_eq!(parse_bool(b"No"), Ok(false));
+/// assert!(parse_bool(b"1").is_err());
+/// assert!(parse_bool(b"").is_err());
+/// ```
+pub fn parse_bool(value: &[u8]) -> Result<bool, TypedError> {
+    let v = c_string(value);
+    if v.eq_ignore_ascii_case(b"yes") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case(b"no") {
+        Ok(false)
+    } else {
+        Err(TypedError::BadBool { value: v.to_vec() })
+    }
+}
+
+/// C's `strtol(s, &end, 10)` on a 64-bit `long`: `(value, end, overflow)`.
+/// Leading C whitespace and one sign are accepted; without any digit, `end`
+/// is 0 (nothing consumed, not even the whitespace).
+fn strtol(s: &[u8]) -> (i64, usize, bool) {
+    let mut i = s.iter().position(|&b| !is_space(b)).unwrap_or(s.len());
+    let negative = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits = s
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        return (0, 0, false);
+    }
+    // Accumulate as a negative number so that i64::MIN fits.
+    let mut acc: i64 = 0;
+    let mut overflow = false;
+    for &d in s.get(i..i + digits).unwrap_or_default() {
+        let d = i64::from(d - b'0');
+        match acc.checked_mul(10).and_then(|a| a.checked_sub(d)) {
+            Some(a) => acc = a,
+            None => overflow = true,
+        }
+        if overflow {
+            break;
+        }
+    }
+    let value = if overflow {
+        if negative { i64::MIN } else { i64::MAX }
+    } else if negative {
+        acc
+    } else {
+        match acc.checked_neg() {
+            Some(v) => v,
+            None => {
+                overflow = true;
+                i64::MAX
+            }
+        }
+    };
+    (value, i + digits, overflow)
+}
+
+/// An `int` parameter, as `get_mail_conf_int()` (`global/mail_conf_int.c`)
+/// converts it: `strtol()` base 10 — optional leading C whitespace, an
+/// optional `+`/`-`, decimal digits and nothing after them (no `0x`, no
+/// unit, no trailing space), in the range of a C `int`. Per-parameter
+/// minimum and maximum checks are not applied here.
+///
+/// ```
+/// use postfix_maincf::typed::parse_int;
+/// assert_eq!(parse_int(b"+25"), Ok(25));
+/// assert!(parse_int(b"0x10").is_err());
+/// assert!(parse_int(b"3000000000").is_err());
+/// ```
+pub fn parse_int(value: &[u8]) -> Result<i32, TypedError> {
+    let v = c_string(value);
+    let bad = || TypedError::BadNumber { value: v.to_vec() };
+    let n = parse_long(v).map_err(|_| bad())?;
+    i32::try_from(n).map_err(|_| bad())
+}
+
+/// A `long` parameter (`message_size_limit`, `mailbox_size_limit`, …), as
+/// `get_mail_conf_long()` (`global/mail_conf_long.c`) converts it: like
+/// [`parse_int`] with the range of a 64-bit `long`. Postfix 3.7 has no size
+/// suffixes (`10M` is an error).
+pub fn parse_long(value: &[u8]) -> Result<i64, TypedError> {
+    let v = c_string(value);
+    let (n, end, overflow) = strtol(v);
+    if v.is_empty() || end != v.len() || overflow {
+        return Err(TypedError::BadNumber { value: v.to_vec() });
+    }
+    Ok(n)
+}
+
+/// The unit of a time value without one; Postfix takes it from the
+/// parameter's default value (`3600s` → seconds, `5d` → days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeUnit {
+    /// `s`.
+    Seconds,
+    /// `m`.
+    Minutes,
+    /// `h`.
+    Hours,
+    /// `d`.
+    Days,
+    /// `w`.
+    Weeks,
+}
+
+impl TimeUnit {
+    /// The unit letter Postfix uses.
+    pub fn letter(self) -> u8 {
+        match self {
+            TimeUnit::Seconds => b's',
+            TimeUnit::Minutes => b'm',
+            TimeUnit::Hours => b'h',
+            TimeUnit::Days => b'd',
+            TimeUnit::Weeks => b'w',
+        }
+    }
+
+    /// The unit for a letter (case-sensitive: `S` is not a unit).
+    pub fn from_letter(letter: u8) -> Option<TimeUnit> {
+        Some(match letter {
+            b's' => TimeUnit::Seconds,
+            b'm' => TimeUnit::Minutes,
+            b'h' => TimeUnit::Hours,
+            b'd' => TimeUnit::Days,
+            b'w' => TimeUnit::Weeks,
+            _ => return None,
+        })
+    }
+
+    /// The default unit of a time parameter whose (expanded) default value
+    /// is `default`: its first ASCII letter, as `get_def_time_unit()`
+    /// (`global/mail_conf_time.c`) picks it. `None` without a letter or when
+    /// the letter is not a unit.
+    ///
+    /// ```
+    /// use postfix_maincf::typed::TimeUnit;
+    /// assert_eq!(TimeUnit::from_default(b"3600s"), Some(TimeUnit::Seconds));
+    /// assert_eq!(TimeUnit::from_default(b"5d"), Some(TimeUnit::Days));
+    /// ```
+    pub fn from_default(default: &[u8]) -> Option<TimeUnit> {
+        let letter = c_string(default)
+            .iter()
+            .copied()
+            .find(u8::is_ascii_alphabetic)?;
+        TimeUnit::from_letter(letter)
+    }
+
+    /// Seconds in one unit.
+    pub fn seconds(self) -> i32 {
+        match self {
+            TimeUnit::Seconds => 1,
+            TimeUnit::Minutes => 60,
+            TimeUnit::Hours => 3600,
+            TimeUnit::Days => 86400,
+            TimeUnit::Weeks => 604_800,
+        }
+    }
+}
+
+/// A time parameter, in seconds, as `get_mail_conf_time()` and
+/// `conv_time()` (`global/mail_conf_time.c`, `global/conv_time.c`) convert
+/// it:
+///
+/// * a number as `strtol()` reads it (leading C whitespace and a sign
+///   allowed), in the range of a C `int` and not negative;
+/// * then the unit: the byte right after the digits — `s`, `m`, `h`, `d`
+///   or `w`, case-sensitive — or `default_unit` when the value ends there.
+///   **Anything after the unit letter is ignored** (`1hour` is 1h, `5ms`
+///   is 5 minutes), but a space before it is an error (`2 m`);
+/// * a value without digits is 0 of the unit that starts it (`s` is 0
+///   seconds); the empty value is an error;
+/// * the result must stay below 2³¹ − 1 seconds (strictly: `3550w` fails
+///   although it would fit).
+///
+/// Per-parameter minimum and maximum checks are not applied here.
+///
+/// ```
+/// use postfix_maincf::typed::{parse_time, TimeUnit};
+/// assert_eq!(parse_time(b"1hour", TimeUnit::Seconds), Ok(3600));
+/// assert!(parse_time(b"2 m", TimeUnit::Seconds).is_err());
+/// assert!(parse_time(b"100000w", TimeUnit::Seconds).is_err());
+/// ```
+pub fn parse_time(value: &[u8], default_unit: TimeUnit) -> Result<u32, TypedError> {
+    let v = c_string(value);
+    let bad = || TypedError::BadTime { value: v.to_vec() };
+    let (n, end, overflow) = strtol(v);
+    if v.is_empty() || overflow {
+        return Err(bad());
+    }
+    let n = i32::try_from(n).map_err(|_| bad())?;
+    if n < 0 {
+        return Err(bad());
+    }
+    let unit = match v.get(end) {
+        None => default_unit,
+        Some(&b) => TimeUnit::from_letter(b).ok_or_else(bad)?,
+    };
+    let per = unit.seconds();
+    if per > 1 && n >= i32::MAX / per {
+        return Err(bad());
+    }
+    u32::try_from(n * per).map_err(|_| bad())
+}
+
+/// Splits a list value as Postfix does for every list parameter and map
+/// list (`mystrtokq(&bp, CHARS_COMMA_SP, CHARS_BRACE)` in `util/mystrtok.c`,
+/// used by `maps_create()`, `match_list_parse()`, `smtpd_check_parse()`):
+///
+/// * separators are `,`, space, tab, CR and LF — runs of them, so empty
+///   items never appear (form feed and VT are *not* separators);
+/// * a `{` opens a group that runs to its matching `}`; separators inside
+///   do not split. The braces **stay in the item** (`{ a b }` is one item,
+///   `x{ a }y` too) — see [`split_list_unbraced`] to remove them;
+/// * a `}` with no open `{` is an ordinary byte; an unclosed `{` makes the
+///   item run to the end of the value.
+///
+/// Only the splitting: the consumers then give some items a meaning of
+/// their own — match lists (`mydestination`, `mynetworks`, …) treat a
+/// leading `!` as negation, `/file` as an include and stop at an item
+/// starting with `#` (with a warning); restriction lists treat `{…}` items
+/// as `{ type:table, { search = … } }`.
+///
+/// ```
+/// use postfix_maincf::typed::split_list;
+/// assert_eq!(split_list(b"a {b, c d"), [&b"a"[..], b"{b, c d"]);
+/// ```
+pub fn split_list(value: &[u8]) -> Vec<&[u8]> {
+    spec::tokens(value).collect()
+}
+
+/// [`split_list`], then each item that starts with `{` loses its outer
+/// braces and the whitespace just inside them, as `extpar(…,
+/// EXTPAR_FLAG_STRIP)` (`util/extpar.c`) does for the items of `inline:{…}`
+/// and of `regexp:{…}`. An item with text after its closing brace
+/// (`{a}b`) is an error, worded as Postfix words it.
+///
+/// ```
+/// use postfix_maincf::typed::split_list_unbraced;
+/// assert_eq!(split_list_unbraced(b"a, { b c }").unwrap(), [&b"a"[..], b"b c"]);
+/// assert_eq!(
+///     split_list_unbraced(b"{a}b").unwrap_err().to_string(),
+///     "syntax error after '}' in \"{a}b\""
+/// );
+/// ```
+pub fn split_list_unbraced(value: &[u8]) -> Result<Vec<&[u8]>, TypedError> {
+    spec::tokens(value)
+        .map(|t| {
+            if t.first() == Some(&b'{') {
+                spec::unbrace(t).map_err(TypedError::from)
+            } else {
+                Ok(t)
+            }
+        })
+        .collect()
+}
+
+/// A list of lookup tables (`smtp_sasl_password_maps`,
+/// `sender_dependent_relayhost_maps`, …), as `maps_create()`
+/// (`global/maps.c`) reads it: [`split_list`], then each item is a
+/// `type:name` reference checked as opening it would
+/// ([`TableRef::parse`]). An empty value is an empty list.
+///
+/// In main.cf, `$` inside an inline table is a parameter reference: expand
+/// the value first (`pa$$word` → `pa$word`).
+///
+/// ```
+/// use postfix_maincf::typed::parse_table_refs;
+/// let maps = parse_table_refs(b"hash:/etc/postfix/sasl_passwd, inline:{ {a = b c} }").unwrap();
+/// assert_eq!(maps[0].kind(), "hash");
+/// assert_eq!(maps[1].inline_lookup("A"), Some("b c"));
+/// ```
+pub fn parse_table_refs(value: &[u8]) -> Result<Vec<TableRef>, TypedError> {
+    spec::tokens(value)
+        .map(|t| TableRef::parse_bytes(t).map_err(TypedError::from))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn booleans() {
+        // strcasecmp() against "yes"/"no"; postmap (which runs
+        // mail_params_init) accepts soft_bounce = YES and dies on "true".
+        for (v, b) in [
+            ("yes", true),
+            ("YES", true),
+            ("yEs", true),
+            ("no", false),
+            ("NO", false),
+        ] {
+            assert_eq!(parse_bool(v.as_bytes()), Ok(b), "{v}");
+        }
+        for v in [
+            "true", "false", "1", "0", "on", "y", "yess", "", " yes", "yes ",
+        ] {
+            assert!(parse_bool(v.as_bytes()).is_err(), "{v}");
+        }
+        assert_eq!(parse_bool(b"yes\0junk"), Ok(true));
+        assert_eq!(
+            parse_bool(b"Nope")
+                .unwrap_err()
+                .postfix_message("smtputf8_enable"),
+            "bad boolean configuration: smtputf8_enable = Nope"
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_int(b"-4"), Ok(-4));
+        assert_eq!(parse_int(b" 7"), Ok(7)); // strtol skips leading space
+        assert_eq!(parse_int(b"2147483647"), Ok(i32::MAX));
+        assert!(parse_int(b"2147483648").is_err());
+        assert!(parse_int(b"7 ").is_err());
+        assert!(parse_int(b"-").is_err());
+        assert!(parse_int(b" ").is_err());
+        assert!(parse_int(b"").is_err());
+        assert_eq!(parse_long(b"-9223372036854775808"), Ok(i64::MIN));
+        assert!(parse_long(b"9223372036854775808").is_err());
+        assert!(parse_long(&[b'9'; 100_000]).is_err());
+        assert_eq!(parse_long(b"-99999999999"), Ok(-99_999_999_999));
+        assert!(parse_long(b"10M").is_err());
+        assert_eq!(
+            parse_int(b"0x10")
+                .unwrap_err()
+                .postfix_message("header_size_limit"),
+            "bad numerical configuration: header_size_limit = 0x10"
+        );
+    }
+
+    #[test]
+    fn times() {
+        let s = TimeUnit::Seconds;
+        // Recorded with postmap and in_flow_delay (max 10, which reveals the
+        // converted value in "invalid in_flow_delay: N (max 10)").
+        assert_eq!(parse_time(b"1h", s), Ok(3600));
+        assert_eq!(parse_time(b"1hour", s), Ok(3600));
+        assert_eq!(parse_time(b"s", s), Ok(0));
+        assert_eq!(parse_time(b"99", s), Ok(99));
+        assert_eq!(parse_time(b"+3m", s), Ok(180));
+        assert!(parse_time(b"2 m", s).is_err());
+        assert!(parse_time(b"100000w", s).is_err());
+        // From conv_time(): strict upper bounds, no negative values.
+        assert_eq!(parse_time(b"3549w", s), Ok(3549 * 604_800));
+        assert!(parse_time(b"3550w", s).is_err());
+        assert_eq!(parse_time(b"2147483647", s), Ok(2_147_483_647));
+        assert!(parse_time(b"2147483648", s).is_err());
+        assert!(parse_time(b"-1", s).is_err());
+        assert_eq!(parse_time(b"-0", s), Ok(0));
+        assert!(parse_time(b"", s).is_err());
+        assert!(parse_time(b"5S", s).is_err());
+        assert!(parse_time(b" s", s).is_err());
+        assert_eq!(parse_time(b"2", TimeUnit::Weeks), Ok(2 * 604_800));
+        assert_eq!(
+            parse_time(b"2 m", s)
+                .unwrap_err()
+                .postfix_message("in_flow_delay"),
+            "parameter in_flow_delay: bad time value or unit: 2 m"
+        );
+        assert_eq!(TimeUnit::from_default(b"1000s"), Some(TimeUnit::Seconds));
+        assert_eq!(TimeUnit::from_default(b"100"), None);
+    }
+
+    #[test]
+    fn lists() {
+        assert_eq!(split_list(b""), Vec::<&[u8]>::new());
+        assert_eq!(split_list(b" ,\t,\r\n "), Vec::<&[u8]>::new());
+        assert_eq!(split_list(b"a\x0bb\x0cc"), [&b"a\x0bb\x0cc"[..]]);
+        assert_eq!(split_list(b"x{ a }y z"), [&b"x{ a }y"[..], b"z"]);
+        assert_eq!(split_list(b"a} b"), [&b"a}"[..], b"b"]);
+        assert_eq!(split_list(b"a\0b c"), [&b"a"[..]]);
+        assert_eq!(split_list_unbraced(b"{}, {  }").unwrap(), [&b""[..], b""]);
+        assert!(parse_table_refs(b"").unwrap().is_empty());
+        assert_eq!(
+            parse_table_refs(b"hash:/a, foo")
+                .unwrap_err()
+                .postfix_message("x"),
+            "open dictionary: expecting \"type:name\" form instead of \"foo\""
+        );
+    }
+}

@@ -64,10 +64,7 @@ fn edit_vectors() {
             .collect();
         let failed = !warnings.ends_with("exit status: 0\n");
         let Some((mode, args)) = mode_and_args(&argv) else {
-            assert!(
-                warnings.contains("fatal: specify one of -e -X"),
-                "{name}"
-            );
+            assert!(warnings.contains("fatal: specify one of -e -X"), "{name}");
             assert_eq!(result, src, "{name}: a refused edit changes nothing");
             continue;
         };
@@ -86,7 +83,10 @@ fn edit_vectors() {
                 assert!(!failed, "{name}: postconf refused, we accepted");
                 let mut said = String::new();
                 for w in &report.warnings {
-                    said.push_str(&format!("postconf: warning: {}\n", w.postconf_message("DIR/main.cf")));
+                    said.push_str(&format!(
+                        "postconf: warning: {}\n",
+                        w.postconf_message("DIR/main.cf")
+                    ));
                 }
                 said.push_str("exit status: 0\n");
                 assert_eq!(said, warnings, "{name}: warnings");

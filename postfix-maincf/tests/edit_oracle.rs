@@ -28,7 +28,9 @@ fn have_postconf() -> bool {
     if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
         panic!("{POSTCONF} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
     }
-    eprintln!("\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n");
+    eprintln!(
+        "\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n"
+    );
     false
 }
 
@@ -146,7 +148,11 @@ fn postconf_edit(dir: &Path, src: &[u8], mode: EditMode, args: &[String]) -> Vec
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "postconf failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "postconf failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     fs::read(dir.join("main.cf")).unwrap()
 }
 
@@ -199,7 +205,11 @@ fn random_edit_sequences_match_postconf() {
             };
             theirs = postconf_edit(dir.path(), &input, mode, &args);
             sort_tail(&mut theirs, report.appended);
-            let expected = if is_crlf { crlf(&theirs) } else { theirs.clone() };
+            let expected = if is_crlf {
+                crlf(&theirs)
+            } else {
+                theirs.clone()
+            };
             assert_eq!(
                 String::from_utf8_lossy(&ours.to_bytes()),
                 String::from_utf8_lossy(&expected),

@@ -9,7 +9,9 @@ use proptest::prelude::*;
 fn line() -> impl Strategy<Value = Vec<u8>> {
     let name = prop::sample::select(vec!["a", "b", "relayhost", "x.y", "a_b", "a\x0b"]);
     let value = prop::collection::vec(
-        prop::sample::select(vec![b' ', b'\t', b'x', b'=', b'#', b'$', b'{', b'}', b'\r', 0u8, 0xe9]),
+        prop::sample::select(vec![
+            b' ', b'\t', b'x', b'=', b'#', b'$', b'{', b'}', b'\r', 0u8, 0xe9,
+        ]),
         0..8,
     );
     prop_oneof![
@@ -24,16 +26,19 @@ fn line() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn document() -> impl Strategy<Value = Vec<u8>> {
-    (prop::collection::vec(line(), 0..12), prop::bool::ANY, prop::bool::ANY).prop_map(
-        |(lines, crlf, final_eol)| {
+    (
+        prop::collection::vec(line(), 0..12),
+        prop::bool::ANY,
+        prop::bool::ANY,
+    )
+        .prop_map(|(lines, crlf, final_eol)| {
             let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
             let mut out = lines.join(eol);
             if final_eol && !lines.is_empty() {
                 out.extend_from_slice(eol);
             }
             out
-        },
-    )
+        })
 }
 
 fn op() -> impl Strategy<Value = EditOp> {

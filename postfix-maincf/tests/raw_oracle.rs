@@ -23,7 +23,11 @@ fn tool(dir: &Path) -> Option<PathBuf> {
         .args(["-O1", "-o"])
         .arg(&out)
         .arg(&src)
-        .args(["-L/usr/lib/postfix", "-lpostfix-util", "-Wl,-rpath,/usr/lib/postfix"])
+        .args([
+            "-L/usr/lib/postfix",
+            "-lpostfix-util",
+            "-Wl,-rpath,/usr/lib/postfix",
+        ])
         .status()
         .is_ok_and(|s| s.success());
     if built {
@@ -68,9 +72,29 @@ impl Rng {
 
 fn random_bytes(rng: &mut Rng) -> Vec<u8> {
     const PIECES: &[&[u8]] = &[
-        b"a", b"b", b"name_1", b" = ", b"=", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\0",
-        b"#", b"\n", b"\n", b"\n  ", b"\n\t", b"\n# c\n ", b"\n\n ", b"value", b"\xe9\xff",
-        b"$x", b"{ }", b"\r\n",
+        b"a",
+        b"b",
+        b"name_1",
+        b" = ",
+        b"=",
+        b" ",
+        b"\t",
+        b"\r",
+        b"\x0b",
+        b"\x0c",
+        b"\0",
+        b"#",
+        b"\n",
+        b"\n",
+        b"\n  ",
+        b"\n\t",
+        b"\n# c\n ",
+        b"\n\n ",
+        b"value",
+        b"\xe9\xff",
+        b"$x",
+        b"{ }",
+        b"\r\n",
     ];
     let mut out = Vec::new();
     for _ in 0..rng.below(40) {
@@ -105,7 +129,11 @@ fn stored_values_match_libpostfix_util() {
             .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(946_684_800))
             .unwrap();
         let out = Command::new(&tool).arg(&file).output().unwrap();
-        assert!(out.status.success(), "case {case}: {:?}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "case {case}: {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let ours: String = cf
             .values()
             .iter()

@@ -76,6 +76,7 @@ pub mod ops;
 mod record;
 #[cfg(feature = "serde")]
 mod serde_impl;
+pub mod spec;
 mod table;
 
 pub use casefold::Fold;

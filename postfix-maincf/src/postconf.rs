@@ -1,0 +1,334 @@
+//! What `postconf [-n] [-h] [-x] [NAME…]` prints for a main.cf and
+//! master.cf: the same lines on stdout and the same messages on stderr, in
+//! postconf's order.
+//!
+//! This is the engine of the `postconf-lite` example; tools use it to show
+//! a configuration exactly as an administrator knows it from postconf.
+//!
+//! The run follows Postfix 3.7's postconf:
+//!
+//! 1. read main.cf: its warnings, and the first fatal error ends the run;
+//! 2. read master.cf (a malformed one is fatal);
+//! 3. evaluate what postconf evaluates at start-up (`myhostname`, or
+//!    `mydomain` when `myhostname` is not set, `inet_interfaces`,
+//!    `mynetworks_style`, `inet_protocols`), with main.cf values only; a
+//!    malformed `$` expression there ends the run with `fatal: dictionary
+//!    mail_dict: macro processing error`;
+//! 4. for every parameter in main.cf, in file order: warn about read-only
+//!    assignments; scan its value (syntax warnings, `undefined parameter`
+//!    for every reference to a name that is neither set nor known); for
+//!    built-in and service parameters, expand the value (as postconf does
+//!    for its database-client check), where a malformed expression ends the
+//!    run with `fatal: macro processing error`;
+//! 5. print the parameters (sorted by name, whitespace normalised), expanded
+//!    with `-x`;
+//! 6. warn about every main.cf and master.cf parameter nothing uses.
+//!
+//! Postconf emits the step-4 and step-6 warnings in its hash table's order,
+//! which changes from run to run; here `undefined parameter` warnings come
+//! after the other step-4 messages, and both groups are sorted.
+
+use std::collections::HashMap;
+
+use postfix_table::lines::printable_lossy;
+
+use crate::MainCf;
+use crate::defaults::{self, HostDefaults};
+use crate::expand::{self, ScanEvent};
+use crate::known::Known;
+
+/// What to show (postconf's `-n`, `-h`, `-x`).
+#[derive(Debug, Clone, Default)]
+pub struct ShowOptions {
+    /// `-n`: only parameters set in main.cf.
+    pub nondefault: bool,
+    /// `-h`: values without `name = `.
+    pub hide_name: bool,
+    /// `-x`: expand `$name` in values.
+    pub expand: bool,
+    /// Host-dependent defaults (`myhostname`, `mynetworks`, …).
+    pub host: HostDefaults,
+}
+
+/// One line postconf writes to stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// `postconf: warning: TEXT`.
+    Warning(String),
+    /// `postconf: fatal: TEXT`; the run stops (exit status 1).
+    Fatal(String),
+}
+
+/// The outcome of [`show`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShowOutput {
+    /// What postconf prints on stdout (empty after a fatal error).
+    pub stdout: Vec<u8>,
+    /// What it prints on stderr, without the `postconf: ` prefix.
+    pub messages: Vec<Message>,
+    /// The exit status: 0, or 1 after a fatal error.
+    pub status: u8,
+}
+
+impl ShowOutput {
+    fn fatal(mut self, text: String) -> Self {
+        self.messages.push(Message::Fatal(text));
+        self.stdout.clear();
+        self.status = 1;
+        self
+    }
+}
+
+/// postconf's output form of a value: every run of space, TAB, CR and LF
+/// becomes one space, and the ends are trimmed (VT and FF are kept).
+pub fn normalize(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut pending = false;
+    for &b in value {
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            pending = !out.is_empty();
+        } else {
+            if pending {
+                out.push(b' ');
+                pending = false;
+            }
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Runs postconf's show mode over `main` and the master.cf bytes, for a
+/// configuration directory named `config_dir` (used in messages only).
+/// `names` empty means every parameter.
+pub fn show(
+    config_dir: &str,
+    main: &MainCf,
+    master_cf: &[u8],
+    options: &ShowOptions,
+    names: &[Vec<u8>],
+) -> ShowOutput {
+    let mut out = ShowOutput::default();
+    let main_path = format!("{config_dir}/main.cf");
+    let text = |b: &[u8]| printable_lossy(b, true);
+
+    // 1. Reading main.cf.
+    for d in main.diagnostics() {
+        if d.is_fatal() {
+            return out.fatal(d.postconf_message(&main_path));
+        }
+        out.messages
+            .push(Message::Warning(d.postconf_message(&main_path)));
+    }
+    let params = main.parameters_in_order();
+    let values: HashMap<&[u8], &[u8]> = params.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+
+    // 2. master.cf.
+    let known = match Known::try_new_with_host(main, master_cf, options.host.clone()) {
+        Ok(k) => k,
+        Err(e) => {
+            return out.fatal(format!(
+                "file {config_dir}/master.cf: line {}: {}",
+                e.line, e.message
+            ));
+        }
+    };
+
+    // 3. Start-up evaluation through the main.cf dictionary.
+    let main_only = |name: &[u8]| values.get(name).map(|v| v.to_vec());
+    let mut startup: Vec<&[u8]> = Vec::new();
+    if values.contains_key(&b"myhostname"[..]) {
+        startup.push(b"myhostname");
+    } else {
+        startup.push(b"mydomain");
+    }
+    startup.extend([&b"inet_interfaces"[..], b"mynetworks_style", b"inet_protocols"]);
+    for name in startup {
+        if let Some(v) = values.get(name)
+            && let Err(e) = expand::expand(v, &main_only)
+        {
+            return fail_expansion(out, &e, "dictionary mail_dict: macro processing error");
+        }
+    }
+
+    // 4. Read-only assignments, the scan, and the database-client expansion.
+    for (name, value) in known.read_only_main() {
+        out.messages.push(Message::Warning(format!(
+            "{main_path}: read-only parameter assignment: {}={}",
+            text(name),
+            text(value)
+        )));
+    }
+    let with_defaults = |name: &[u8]| -> Option<Vec<u8>> {
+        if let Some(v) = values.get(name) {
+            return Some(v.to_vec());
+        }
+        if known.is_known(name) {
+            return known.defaults().get(name).map(|v| v.into_owned());
+        }
+        None
+    };
+    let mut undefined: Vec<String> = Vec::new();
+    let flag = |n: &[u8], undefined: &mut Vec<String>| {
+        if !values.contains_key(n) && !known.is_known(n) {
+            undefined.push(format!("{main_path}: undefined parameter: {}", text(n)));
+        }
+    };
+    if let Some(classes) = values.get(&b"smtpd_restriction_classes"[..])
+        && let Ok(e) = expand::expand(classes, &main_only)
+    {
+        for class in e
+            .value
+            .split(|&b| matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n'))
+            .filter(|c| !c.is_empty())
+        {
+            flag(class, &mut undefined);
+        }
+    }
+    for (name, value) in &params {
+        if defaults::is_read_only(name) {
+            continue;
+        }
+        if defaults::is_raw(name) && known.is_builtin(name) {
+            continue;
+        }
+        for event in expand::scan(value).events {
+            match event {
+                ScanEvent::Name(n) => flag(&n, &mut undefined),
+                ScanEvent::Warning(w) => {
+                    if w.is_fatal() {
+                        out.messages.push(Message::Fatal(w.postconf_message()));
+                        out.stdout.clear();
+                        out.status = 1;
+                        return out;
+                    }
+                    out.messages.push(Message::Warning(w.postconf_message()));
+                }
+            }
+        }
+        if (known.is_builtin(name) || known.is_service(name))
+            && !defaults::is_legacy(name)
+            && let Err(e) = expand::expand(value, &with_defaults)
+        {
+            return fail_expansion(out, &e, "macro processing error");
+        }
+    }
+    undefined.sort();
+    out.messages
+        .extend(undefined.into_iter().map(Message::Warning));
+
+    // 5. Printing.
+    let print = |name: &[u8], value: &[u8], out: &mut ShowOutput| -> Result<(), ()> {
+        let shown: Vec<u8> = if options.expand && !(defaults::is_raw(name) && known.is_builtin(name)) {
+            match expand::expand(value, &with_defaults) {
+                Ok(e) => normalize(&e.value),
+                Err(e) => {
+                    for w in &e.warnings {
+                        out.messages.push(Message::Warning(w.postconf_message()));
+                    }
+                    return Err(());
+                }
+            }
+        } else {
+            normalize(value)
+        };
+        if options.hide_name {
+            out.stdout.extend_from_slice(&shown);
+        } else {
+            out.stdout.extend_from_slice(name);
+            out.stdout.extend_from_slice(b" =");
+            if !shown.is_empty() {
+                out.stdout.push(b' ');
+                out.stdout.extend_from_slice(&shown);
+            }
+        }
+        out.stdout.push(b'\n');
+        Ok(())
+    };
+    let value_of = |name: &[u8]| -> Option<Vec<u8>> {
+        match values.get(name) {
+            Some(v) => Some(v.to_vec()),
+            None if options.nondefault => None,
+            None => Some(
+                known
+                    .defaults()
+                    .get(name)
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default(),
+            ),
+        }
+    };
+    if names.is_empty() {
+        let mut all: Vec<Vec<u8>> = if options.nondefault {
+            known.shown_main().into_iter().map(|(n, _)| n).collect()
+        } else {
+            known.all_names()
+        };
+        all.sort();
+        all.dedup();
+        for name in &all {
+            if let Some(v) = value_of(name)
+                && print(name, &v, &mut out).is_err()
+            {
+                return out.fatal("macro processing error".into());
+            }
+        }
+    } else {
+        for name in names {
+            if !known.is_known(name) {
+                out.messages.push(Message::Warning(format!(
+                    "{}: unknown parameter",
+                    text(name)
+                )));
+                continue;
+            }
+            if let Some(v) = value_of(name)
+                && print(name, &v, &mut out).is_err()
+            {
+                return out.fatal("macro processing error".into());
+            }
+        }
+    }
+
+    // 6. Unused parameters.
+    let mut unused: Vec<String> = known
+        .unused_main()
+        .iter()
+        .map(|(n, v)| format!("{main_path}: unused parameter: {}={}", text(n), text(v)))
+        .collect();
+    unused.sort();
+    let mut unused_master: Vec<String> = known
+        .unused_master()
+        .iter()
+        .map(|(_, n, v)| {
+            format!(
+                "{config_dir}/master.cf: unused parameter: {}={}",
+                text(n),
+                text(v)
+            )
+        })
+        .collect();
+    unused_master.sort();
+    out.messages
+        .extend(unused.into_iter().chain(unused_master).map(Message::Warning));
+    out
+}
+
+fn fail_expansion(mut out: ShowOutput, e: &expand::ExpandError, fatal: &str) -> ShowOutput {
+    let mut ended = false;
+    for w in &e.warnings {
+        if w.is_fatal() {
+            out.messages.push(Message::Fatal(w.postconf_message()));
+            ended = true;
+        } else {
+            out.messages.push(Message::Warning(w.postconf_message()));
+        }
+    }
+    if ended {
+        out.stdout.clear();
+        out.status = 1;
+        out
+    } else {
+        out.fatal(fatal.to_string())
+    }
+}
