@@ -48,6 +48,14 @@
 //! this crate stops with [`ErrorKind::TooDeep`] after [`MAX_TOTAL_DEPTH`]
 //! levels in all, so hostile input cannot overflow the stack.
 //!
+//! After the first error Postfix does not stop at once: the strings being
+//! parsed are finished (later `$` forms of them may add warnings; an
+//! operand of a relational expression is still evaluated) and, as its
+//! nesting count is not restored on errors, more `unreasonable macro call
+//! nesting` warnings can follow. [`ExpandError::warnings`] holds all of
+//! them in postconf's order. Each may quote a whole (possibly large)
+//! value, as postconf does.
+//!
 //! ```
 //! use std::collections::HashMap;
 //! use postfix_maincf::expand::{expand, references};

@@ -9,7 +9,9 @@
 //!
 //! 1. read main.cf: its warnings, and the first fatal error ends the run;
 //! 2. read master.cf (a malformed one is fatal);
-//! 3. evaluate what postconf evaluates at start-up (`myhostname`, or
+//! 3. check a main.cf `compatibility_level` (its expanded value must be a
+//!    level: `fatal: macro processing error`), then evaluate what postconf
+//!    evaluates at start-up (`myhostname`, or
 //!    `mydomain` when `myhostname` is not set, `inet_interfaces`,
 //!    `mynetworks_style`, `inet_protocols`), with main.cf values only; a
 //!    malformed `$` expression there ends the run with `fatal: dictionary
@@ -134,7 +136,23 @@ pub fn show(
         }
     };
 
-    // 3. Start-up evaluation through the main.cf dictionary.
+    let with_defaults = |name: &[u8]| -> Option<Vec<u8>> {
+        if let Some(v) = values.get(name) {
+            return Some(v.to_vec());
+        }
+        if known.is_known(name) {
+            return known.defaults().get(name).map(|v| v.into_owned());
+        }
+        None
+    };
+    // 3. Start-up checks: a main.cf compatibility_level must be a level
+    // (its expanded value), then what postconf evaluates through the
+    // main.cf dictionary.
+    if values.contains_key(&b"compatibility_level"[..])
+        && let Err(e) = expand::expand(b"${{$compatibility_level} <level {0}}", &with_defaults)
+    {
+        return fail_expansion(out, &e, "macro processing error");
+    }
     let main_only = |name: &[u8]| values.get(name).map(|v| v.to_vec());
     let mut startup: Vec<&[u8]> = Vec::new();
     if values.contains_key(&b"myhostname"[..]) {
@@ -159,15 +177,6 @@ pub fn show(
             text(value)
         )));
     }
-    let with_defaults = |name: &[u8]| -> Option<Vec<u8>> {
-        if let Some(v) = values.get(name) {
-            return Some(v.to_vec());
-        }
-        if known.is_known(name) {
-            return known.defaults().get(name).map(|v| v.into_owned());
-        }
-        None
-    };
     let mut undefined: Vec<String> = Vec::new();
     let flag = |n: &[u8], undefined: &mut Vec<String>| {
         if !values.contains_key(n) && !known.is_known(n) {
@@ -183,6 +192,23 @@ pub fn show(
             .filter(|c| !c.is_empty())
         {
             flag(class, &mut undefined);
+        }
+    }
+    // Default values are scanned too; only the computed ones (myhostname
+    // and mydomain follow main.cf's mydomain) can name a parameter that is
+    // neither set nor built in.
+    for name in [&b"myhostname"[..], b"mydomain"] {
+        if values.contains_key(name) {
+            continue;
+        }
+        let Some(default) = known.defaults().get(name) else {
+            continue;
+        };
+        for event in expand::scan(&default).events {
+            match event {
+                ScanEvent::Name(n) => flag(&n, &mut undefined),
+                ScanEvent::Warning(w) => out.messages.push(Message::Warning(w.postconf_message())),
+            }
         }
     }
     for (name, value) in &params {
