@@ -296,6 +296,10 @@ fn check_value(name: &[u8], value: &[u8]) -> Result<(), EditError> {
     if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
         return bad("contains a control character");
     }
+    if crate::expand::scan(value).error().is_some() {
+        // postconf (and every daemon) would refuse the whole file.
+        return bad("has a malformed $ expression (write $$ for a literal $)");
+    }
     Ok(())
 }
 
@@ -388,7 +392,9 @@ impl MainCf {
     ///
     /// Refuses (changing nothing) a name that is empty, starts with `#`, or
     /// contains whitespace, `=` or a control character, and a value with a
-    /// newline, CR, NUL or another control character but TAB.
+    /// newline, CR, NUL or another control character but TAB, or with a
+    /// `$` expression postconf cannot parse (`costs 5$`: write `$$` for a
+    /// literal `$`), which would make Postfix refuse the whole file.
     pub fn set(
         &mut self,
         name: impl AsRef<[u8]>,
@@ -682,6 +688,9 @@ mod tests {
         assert_eq!(cf.get("ok").as_deref(), Some(&b"x\ty"[..]));
         let err = cf.set("a", "secret\n").unwrap_err().to_string();
         assert!(!err.contains("secret"), "{err}");
+        assert!(cf.set("a", "costs 5$").is_err());
+        assert!(cf.set("a", "${a").is_err());
+        assert!(cf.set("a", "costs 5$$, ${b?{x}:{y}}").is_ok());
     }
 
     #[test]

@@ -1,23 +1,32 @@
-//! `postfix-maincf`: lossless main.cf reading with postconf's semantics.
+//! `postfix-maincf`: lossless main.cf reading, expansion and editing with
+//! the semantics of Postfix 3.7's `postconf`.
 //!
-//! **Work in progress** (its issue is open): this release reads main.cf
-//! exactly as Postfix 3.7 stores it — the raw value of every parameter,
-//! last definition wins, and the same warnings and fatal errors as
-//! `postconf` — and writes it back byte for byte. `$name` expansion, typed
-//! accessors and `postconf -e / -X / -#` edits are not implemented yet.
+//! - [`MainCf`]: the document. Parsing never fails and writing gives back
+//!   every byte; [`MainCf::get`] gives a value exactly as Postfix stores it,
+//!   [`MainCf::diagnostics`] what postconf warns about or refuses.
+//! - [`expand`]: `$name` expansion as `postconf -x` does it, with postconf's
+//!   errors.
+//! - [`edit`]: `postconf -e`, `-X` and `-#` ([`MainCf::set`],
+//!   [`MainCf::remove`], [`MainCf::comment_out`], [`MainCf::postconf_edit`]).
+//! - [`defaults`], [`known`], [`postconf`]: Postfix's built-in defaults, the
+//!   parameter names postconf knows, and its exact `-n`/`-h`/`-x` output.
+//! - [`typed`]: booleans, numbers, times, lists and table references as
+//!   Postfix converts them.
 //!
 //! ```
 //! use postfix_maincf::MainCf;
 //!
-//! let cf = MainCf::parse(b"# relay\nrelayhost = [smtp.example.com]:587\nmydestination = a,\n    b\n");
+//! let mut cf = MainCf::parse(b"# relay\nrelayhost = [smtp.example.com]:587\nmydestination = a,\n    b\n");
 //! assert_eq!(cf.get_str("relayhost").as_deref(), Some("[smtp.example.com]:587"));
 //! // Continuation lines are joined with only the LF removed: indentation stays.
 //! assert_eq!(cf.get("mydestination").as_deref(), Some(&b"a,    b"[..]));
-//! assert_eq!(cf.to_bytes(), b"# relay\nrelayhost = [smtp.example.com]:587\nmydestination = a,\n    b\n");
+//! cf.set("relayhost", "[smtp.example.net]").unwrap();
+//! assert_eq!(cf.to_bytes(), b"# relay\nrelayhost = [smtp.example.net]\nmydestination = a,\n    b\n");
 //! ```
 //!
-//! Postfix reads main.cf with the same logical-line reader as its tables,
-//! so the document is built from [`postfix_table::lines`].
+//! What is preserved: every byte of every line an edit does not touch. An
+//! edit rewrites only the entries it names (see [`edit`] for exactly how,
+//! and where it deliberately differs from postconf).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -26,7 +35,6 @@
 )]
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 pub use postfix_table::lines;
@@ -217,27 +225,42 @@ fn split_nameval(line: &[u8]) -> Split<'_> {
 /// Splits `src` into nodes (appended to `out`); spans are offset by `base`.
 /// Nodes made here borrow from the document's source.
 fn segment_into(src: &[u8], base: usize, out: &mut Vec<Node>) {
+    let first = out.len();
+    // Every node holds at least one line: the line count bounds the nodes.
+    out.reserve(memchr::memchr_iter(b'\n', src).count() + 1);
+    // Each node's LF count is the distance to the next node's first line;
+    // `lf` holds the first line number until the fix-up below.
     lines::for_each_segment(src, |seg| {
-        let (range, kind) = match seg {
-            Segment::Trivia { range, .. } => (range, Kind::Trivia),
+        let (range, kind, first_line) = match seg {
+            Segment::Trivia { range, first_line } => (range, Kind::Trivia, first_line),
             Segment::Logical(l) => (
                 l.range,
                 Kind::Logical {
                     orphan: l.leading_whitespace,
                 },
+                l.first_line,
             ),
         };
-        let lf = src
-            .get(range.clone())
-            .map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
         out.push(Node {
             start: base + range.start,
             end: base + range.end,
             owned: None,
-            lf,
+            lf: first_line,
             kind,
         });
     });
+    let mut next_first: Option<usize> = None;
+    for node in out.iter_mut().skip(first).rev() {
+        let here = node.lf;
+        node.lf = match next_first {
+            Some(n) => n.saturating_sub(here),
+            None => src
+                .get(node.start - base..node.end - base)
+                .map_or(0, |b| memchr::memchr_iter(b'\n', b).count()),
+        };
+        next_first = Some(here);
+    }
+    out.shrink_to_fit();
 }
 
 impl MainCf {
@@ -353,44 +376,23 @@ impl MainCf {
             .map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
-    /// Every parameter once, with its effective (last) raw value, in the
-    /// order of first definition.
-    pub(crate) fn parameters_in_order(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for p in self.parameters() {
-            match index.get(p.name.as_ref()) {
-                Some(&i) => {
-                    if let Some(slot) = out.get_mut(i) {
-                        slot.1 = p.value.into_owned();
-                    }
-                }
-                None => {
-                    index.insert(p.name.to_vec(), out.len());
-                    out.push((p.name.into_owned(), p.value.into_owned()));
-                }
-            }
-        }
-        out
-    }
-
     /// Every parameter with its effective raw value, sorted by name (byte
     /// order), as Postfix's dictionary holds them.
     pub fn values(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut map: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-        for p in self.parameters() {
-            map.insert(p.name.into_owned(), p.value.into_owned());
-        }
-        let mut v: Vec<(Vec<u8>, Vec<u8>)> = map.into_iter().collect();
-        v.sort();
-        v
+        self.effective()
+            .into_iter()
+            .map(|p| (p.name.into_owned(), p.value.into_owned()))
+            .collect()
     }
 
     /// What postconf warns about or refuses, in file order. Postconf stops
     /// at the first fatal problem; all of them are listed here.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        let mut seen: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        // (name, value, line) of every definition; overrides are found by
+        // sorting on the name (stable: file order within a name), which is
+        // much cheaper than a hash map on large files.
+        let mut defs: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>, usize)> = Vec::new();
         for (line, node) in self.numbered() {
             let Kind::Logical { orphan } = node.kind else {
                 continue;
@@ -405,35 +407,73 @@ impl MainCf {
                 });
                 continue;
             }
-            let c = c_string(&text);
-            match split_nameval(c) {
-                Split::MissingName => out.push(Diagnostic {
-                    line,
-                    kind: DiagnosticKind::MissingName { text: c.to_vec() },
-                }),
-                Split::MissingEquals => out.push(Diagnostic {
-                    line,
-                    kind: DiagnosticKind::MissingEquals { text: c.to_vec() },
-                }),
-                Split::Ok { name, value } => {
-                    if let Some(old) = seen.get(name)
-                        && old.as_slice() != value
-                    {
-                        out.push(Diagnostic {
-                            line,
-                            kind: DiagnosticKind::Overriding {
-                                name: name.to_vec(),
-                                old_value: old.clone(),
-                            },
-                        });
+            let (name, value) = match text {
+                Cow::Borrowed(t) => match split_nameval(c_string(t)) {
+                    Split::Ok { name, value } => (Cow::Borrowed(name), Cow::Borrowed(value)),
+                    other => {
+                        out.push(Self::fatal_diagnostic(line, other, c_string(t)));
+                        continue;
                     }
-                    seen.insert(name.to_vec(), value.to_vec());
-                }
+                },
+                Cow::Owned(t) => match split_nameval(c_string(&t)) {
+                    Split::Ok { name, value } => {
+                        (Cow::Owned(name.to_vec()), Cow::Owned(value.to_vec()))
+                    }
+                    other => {
+                        out.push(Self::fatal_diagnostic(line, other, c_string(&t)));
+                        continue;
+                    }
+                },
+            };
+            defs.push((name, value, line));
+        }
+        defs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+        for pair in defs.windows(2) {
+            if let [(old_name, old_value, _), (name, value, line)] = pair
+                && old_name == name
+                && old_value != value
+            {
+                out.push(Diagnostic {
+                    line: *line,
+                    kind: DiagnosticKind::Overriding {
+                        name: name.to_vec(),
+                        old_value: old_value.to_vec(),
+                    },
+                });
             }
         }
+        out.sort_by_key(|d| d.line);
         out
     }
+
+    fn fatal_diagnostic(line: usize, split: Split<'_>, text: &[u8]) -> Diagnostic {
+        let text = text.to_vec();
+        Diagnostic {
+            line,
+            kind: match split {
+                Split::MissingName => DiagnosticKind::MissingName { text },
+                _ => DiagnosticKind::MissingEquals { text },
+            },
+        }
+    }
+
+    /// The effective definitions: each name once, with its last value (the
+    /// one Postfix uses), sorted by name in byte order. Borrows from the
+    /// document where the definition is one physical line.
+    pub fn effective(&self) -> Vec<Parameter<'_>> {
+        let mut all: Vec<Parameter<'_>> = self.parameters().collect();
+        // Latest definition first within a name (lines are unique), so
+        // that dedup keeps it.
+        all.sort_unstable_by(|a, b| a.name.cmp(&b.name).then(b.line.cmp(&a.line)));
+        all.dedup_by(|later, first| later.name == first.name);
+        all
+    }
 }
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 impl std::str::FromStr for MainCf {
     type Err = std::convert::Infallible;

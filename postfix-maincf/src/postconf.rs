@@ -30,8 +30,6 @@
 //! which changes from run to run; here `undefined parameter` warnings come
 //! after the other step-4 messages, and both groups are sorted.
 
-use std::collections::HashMap;
-
 use postfix_table::lines::printable_lossy;
 
 use crate::MainCf;
@@ -85,10 +83,17 @@ impl ShowOutput {
 /// becomes one space, and the ends are trimmed (VT and FF are kept).
 pub fn normalize(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
+    normalize_into(value, &mut out);
+    out
+}
+
+/// [`normalize`], appending to `out`.
+fn normalize_into(value: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
     let mut pending = false;
     for &b in value {
         if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
-            pending = !out.is_empty();
+            pending = out.len() > start;
         } else {
             if pending {
                 out.push(b' ');
@@ -97,7 +102,6 @@ pub fn normalize(value: &[u8]) -> Vec<u8> {
             out.push(b);
         }
     }
-    out
 }
 
 /// Runs postconf's show mode over `main` and the master.cf bytes, for a
@@ -122,8 +126,8 @@ pub fn show(
         out.messages
             .push(Message::Warning(d.postconf_message(&main_path)));
     }
-    let params = main.parameters_in_order();
-    let values: HashMap<&[u8], &[u8]> = params.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+    let params = main.effective();
+    let values = Values(&params);
 
     // 2. master.cf.
     let known = match Known::try_new_with_host(main, master_cf, options.host.clone()) {
@@ -211,7 +215,8 @@ pub fn show(
             }
         }
     }
-    for (name, value) in &params {
+    for p in &params {
+        let (name, value) = (p.name.as_ref(), p.value.as_ref());
         if defaults::is_read_only(name) {
             continue;
         }
@@ -245,9 +250,17 @@ pub fn show(
 
     // 5. Printing.
     let print = |name: &[u8], value: &[u8], out: &mut ShowOutput| -> Result<(), ()> {
-        let shown: Vec<u8> = if options.expand && !(defaults::is_raw(name) && known.is_builtin(name)) {
+        if !options.hide_name {
+            out.stdout.extend_from_slice(name);
+            out.stdout.extend_from_slice(b" =");
+        }
+        let expanded;
+        let shown = if options.expand && !(defaults::is_raw(name) && known.is_builtin(name)) {
             match expand::expand(value, &with_defaults) {
-                Ok(e) => normalize(&e.value),
+                Ok(e) => {
+                    expanded = e.value;
+                    &expanded[..]
+                }
                 Err(e) => {
                     for w in &e.warnings {
                         out.messages.push(Message::Warning(w.postconf_message()));
@@ -256,46 +269,38 @@ pub fn show(
                 }
             }
         } else {
-            normalize(value)
+            value
         };
-        if options.hide_name {
-            out.stdout.extend_from_slice(&shown);
-        } else {
-            out.stdout.extend_from_slice(name);
-            out.stdout.extend_from_slice(b" =");
-            if !shown.is_empty() {
-                out.stdout.push(b' ');
-                out.stdout.extend_from_slice(&shown);
-            }
+        let before = out.stdout.len();
+        if !options.hide_name {
+            out.stdout.push(b' ');
+        }
+        let start = out.stdout.len();
+        normalize_into(shown, &mut out.stdout);
+        if out.stdout.len() == start {
+            // An empty value prints as `name =`, without the space.
+            out.stdout.truncate(before);
         }
         out.stdout.push(b'\n');
         Ok(())
     };
-    let value_of = |name: &[u8]| -> Option<Vec<u8>> {
-        match values.get(name) {
-            Some(v) => Some(v.to_vec()),
-            None if options.nondefault => None,
-            None => Some(
-                known
-                    .defaults()
-                    .get(name)
-                    .map(|v| v.into_owned())
-                    .unwrap_or_default(),
-            ),
+    let default_of = |name: &[u8]| known.defaults().get(name).map(|v| v.into_owned());
+    if names.is_empty() && options.nondefault {
+        for p in main.effective() {
+            if known.is_known(&p.name) && print(&p.name, &p.value, &mut out).is_err() {
+                return out.fatal("macro processing error".into());
+            }
         }
-    };
-    if names.is_empty() {
-        let mut all: Vec<Vec<u8>> = if options.nondefault {
-            known.shown_main().into_iter().map(|(n, _)| n).collect()
-        } else {
-            known.all_names()
-        };
-        all.sort();
+    } else if names.is_empty() {
+        let mut all = known.all_names();
+        all.sort_unstable();
         all.dedup();
         for name in &all {
-            if let Some(v) = value_of(name)
-                && print(name, &v, &mut out).is_err()
-            {
+            let value = match values.get(name.as_slice()) {
+                Some(v) => print(name, v, &mut out),
+                None => print(name, &default_of(name).unwrap_or_default(), &mut out),
+            };
+            if value.is_err() {
                 return out.fatal("macro processing error".into());
             }
         }
@@ -308,9 +313,12 @@ pub fn show(
                 )));
                 continue;
             }
-            if let Some(v) = value_of(name)
-                && print(name, &v, &mut out).is_err()
-            {
+            let printed = match values.get(name.as_slice()) {
+                Some(v) => print(name, v, &mut out),
+                None if options.nondefault => Ok(()),
+                None => print(name, &default_of(name).unwrap_or_default(), &mut out),
+            };
+            if printed.is_err() {
                 return out.fatal("macro processing error".into());
             }
         }
@@ -338,6 +346,24 @@ pub fn show(
     out.messages
         .extend(unused.into_iter().chain(unused_master).map(Message::Warning));
     out
+}
+
+/// The effective main.cf values, sorted by name: looked up by binary
+/// search (cheaper than a hash map for one pass over a large file).
+struct Values<'a>(&'a [crate::Parameter<'a>]);
+
+impl Values<'_> {
+    fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.0
+            .binary_search_by(|p| p.name.as_ref().cmp(name))
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|p| p.value.as_ref())
+    }
+
+    fn contains_key(&self, name: &[u8]) -> bool {
+        self.get(name).is_some()
+    }
 }
 
 fn fail_expansion(mut out: ShowOutput, e: &expand::ExpandError, fatal: &str) -> ShowOutput {
