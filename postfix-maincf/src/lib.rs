@@ -370,6 +370,13 @@ impl MainCf {
             .map(|p| p.value)
     }
 
+    /// Values as a Postfix daemon sees them (main.cf value or built-in
+    /// default, `$` expanded, converted to booleans, lists, table
+    /// references…): see [`typed::Resolved`].
+    pub fn resolved<'a>(&'a self, defaults: &'a defaults::Defaults) -> typed::Resolved<'a> {
+        typed::Resolved::new(self, defaults)
+    }
+
     /// Like [`MainCf::get`], as text (invalid UTF-8 shown as U+FFFD).
     pub fn get_str(&self, name: impl AsRef<[u8]>) -> Option<String> {
         self.get(name)

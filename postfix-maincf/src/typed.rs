@@ -524,3 +524,134 @@ mod tests {
         );
     }
 }
+
+/// Why [`Resolved`] cannot give a typed value: the expansion failed, or the
+/// expanded text does not convert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueError {
+    /// The `$` expansion failed (postconf's error).
+    Expand(crate::expand::ExpandError),
+    /// The expanded value does not convert.
+    Typed(TypedError),
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueError::Expand(e) => e.fmt(f),
+            ValueError::Typed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+/// Values as a Postfix daemon sees them: the main.cf value, else the
+/// built-in default, `$` expanded (recursively, with main.cf values and
+/// defaults), then converted. Made by [`crate::MainCf::resolved`].
+///
+/// ```
+/// use postfix_maincf::MainCf;
+/// use postfix_maincf::defaults::Defaults;
+///
+/// let cf = MainCf::parse(b"relay = [smtp.example.com]:587\nrelayhost = $relay\n\
+///     smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd, inline:{ {a = b} }\n\
+///     smtp_sasl_auth_enable = yes\ncompatibility_level = 3.6\n");
+/// let defaults = Defaults::default();
+/// let v = cf.resolved(&defaults);
+/// assert_eq!(v.expanded("relayhost").unwrap().unwrap(), b"[smtp.example.com]:587");
+/// assert_eq!(v.bool("smtp_sasl_auth_enable"), Some(Ok(true)));
+/// // Not set: the 3.7 default, `${{$compatibility_level} <level {1} ? {no} : {yes}}`.
+/// assert_eq!(v.bool("smtputf8_enable"), Some(Ok(true)));
+/// let maps = v.table_refs("smtp_sasl_password_maps").unwrap().unwrap();
+/// assert_eq!(maps[0].kind(), "texthash");
+/// assert_eq!(maps[1].inline_lookup("a"), Some("b"));
+/// assert_eq!(v.list("mydestination").unwrap().unwrap()[0], b"localhost.localdomain");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'a> {
+    cf: &'a crate::MainCf,
+    defaults: &'a crate::defaults::Defaults,
+}
+
+impl<'a> Resolved<'a> {
+    pub(crate) fn new(cf: &'a crate::MainCf, defaults: &'a crate::defaults::Defaults) -> Self {
+        Resolved { cf, defaults }
+    }
+
+    /// The raw value: main.cf's, else the built-in default; `None` for a
+    /// name that is neither.
+    pub fn raw(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+        let name = name.as_ref();
+        self.cf
+            .get(name)
+            .or_else(|| self.defaults.get(name))
+            .map(|v| v.into_owned())
+    }
+
+    /// The expanded value, as `postconf -x` shows it. Built-in parameters
+    /// that Postfix expands only at use, with their own `$` variables
+    /// ([`crate::defaults::is_raw`]: `default_rbl_reply`,
+    /// `smtpd_expansion_filter`, …) are returned unexpanded, as postconf
+    /// does.
+    pub fn expanded(
+        &self,
+        name: impl AsRef<[u8]>,
+    ) -> Option<Result<Vec<u8>, crate::expand::ExpandError>> {
+        let name = name.as_ref();
+        let raw = self.raw(name)?;
+        if crate::defaults::is_raw(name) {
+            return Some(Ok(raw));
+        }
+        let lookup = |n: &[u8]| self.raw(n);
+        Some(crate::expand::expand(&raw, &lookup).map(|e| e.value))
+    }
+
+    fn typed<T>(
+        &self,
+        name: &[u8],
+        convert: impl FnOnce(&[u8]) -> Result<T, TypedError>,
+    ) -> Option<Result<T, ValueError>> {
+        Some(match self.expanded(name)? {
+            Ok(v) => convert(&v).map_err(ValueError::Typed),
+            Err(e) => Err(ValueError::Expand(e)),
+        })
+    }
+
+    /// A boolean parameter ([`parse_bool`]).
+    pub fn bool(&self, name: impl AsRef<[u8]>) -> Option<Result<bool, ValueError>> {
+        self.typed(name.as_ref(), parse_bool)
+    }
+
+    /// An integer parameter ([`parse_long`]).
+    pub fn long(&self, name: impl AsRef<[u8]>) -> Option<Result<i64, ValueError>> {
+        self.typed(name.as_ref(), parse_long)
+    }
+
+    /// A time parameter in seconds ([`parse_time`]); a value without a
+    /// unit takes the unit of the (expanded) built-in default, as Postfix
+    /// does ([`TimeUnit::from_default`]), seconds when it has none.
+    pub fn time(&self, name: impl AsRef<[u8]>) -> Option<Result<u32, ValueError>> {
+        let name = name.as_ref();
+        let lookup = |n: &[u8]| self.raw(n);
+        let unit = self
+            .defaults
+            .get(name)
+            .and_then(|d| crate::expand::expand(&d, &lookup).ok())
+            .and_then(|d| TimeUnit::from_default(&d.value))
+            .unwrap_or(TimeUnit::Seconds);
+        self.typed(name, |v| parse_time(v, unit))
+    }
+
+    /// A list parameter split as Postfix splits lists ([`split_list`]).
+    pub fn list(&self, name: impl AsRef<[u8]>) -> Option<Result<Vec<Vec<u8>>, ValueError>> {
+        self.typed(name.as_ref(), |v| {
+            Ok(split_list(v).into_iter().map(<[u8]>::to_vec).collect())
+        })
+    }
+
+    /// A list of lookup tables ([`parse_table_refs`]).
+    pub fn table_refs(&self, name: impl AsRef<[u8]>) -> Option<Result<Vec<TableRef>, ValueError>> {
+        self.typed(name.as_ref(), parse_table_refs)
+    }
+}
