@@ -1,9 +1,17 @@
 //! `dms-relay`: docker-mailserver relay hosts as a typed, safe API.
 //!
-//! **Not implemented yet** (tracked as its own issue). It will keep
-//! `postfix-relaymap.cf` and `postfix-sasl-password.cf` as lossless
-//! [`postfix_table::Table`] documents.
+//! **Work in progress** (its issue is open).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub use postfix_table::Table;
+
+pub mod env;
+pub mod fsutil;
+pub mod render;
+pub mod store;
+pub mod types;
