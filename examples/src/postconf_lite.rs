@@ -210,7 +210,9 @@ fn edit(path: &str, mode: EditMode, args: &[Vec<u8>], stderr: &mut dyn Write) ->
     let mut warnings = Vec::new();
     let outcome = edit_file_locked(Path::new(path), |old| {
         let Some(old) = old else {
-            return Err(format!("open {path} for reading: No such file or directory"));
+            return Err(format!(
+                "open {path} for reading: No such file or directory"
+            ));
         };
         let mut cf = MainCf::from_vec(old);
         let report = cf

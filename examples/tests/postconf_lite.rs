@@ -34,7 +34,9 @@ fn lite(args: &[&[u8]]) -> Out {
 }
 
 fn cases(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../conformance")
+        .join(dir);
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -162,7 +164,11 @@ fn edits_match_every_maincf_edit_vector() {
         let ours = fs::read(d.path().join("main.cf")).unwrap();
         // The deliberate differences (see postfix_maincf::edit), derived
         // from postconf's own bytes.
-        let expected = if !src.is_empty() && !src.ends_with(b"\n") && result.len() > src.len() && result.starts_with(&src) {
+        let expected = if !src.is_empty()
+            && !src.ends_with(b"\n")
+            && result.len() > src.len()
+            && result.starts_with(&src)
+        {
             [&src[..], b"\n", &result[src.len()..]].concat()
         } else if src.windows(2).any(|w| w == b"\r\n") {
             let mut e = Vec::new();
@@ -181,7 +187,10 @@ fn edits_match_every_maincf_edit_vector() {
             String::from_utf8_lossy(&expected),
             "{name}"
         );
-        assert!(!d.path().join("main.cf.tmp").exists(), "{name}: temp file left");
+        assert!(
+            !d.path().join("main.cf.tmp").exists(),
+            "{name}: temp file left"
+        );
     }
 }
 
@@ -195,14 +204,19 @@ fn edit_keeps_mode_and_refuses_missing_file() {
     let out = lite(&[b"-c", dir.as_bytes(), b"a=2", b"b = 3"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(fs::read(&main).unwrap(), b"a = 2\nb = 3\n");
-    assert_eq!(fs::metadata(&main).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        fs::metadata(&main).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
 
     fs::remove_file(&main).unwrap();
     let out = lite(&[b"-c", dir.as_bytes(), b"-e", b"a=2"]);
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stderr,
-        format!("postconf-lite: fatal: open {dir}/main.cf for reading: No such file or directory\n")
+        format!(
+            "postconf-lite: fatal: open {dir}/main.cf for reading: No such file or directory\n"
+        )
     );
     assert!(!main.exists());
     assert!(!d.path().join("main.cf.tmp").exists());
@@ -222,7 +236,11 @@ fn usage_errors() {
         a.extend(args.iter().map(|s| s.as_bytes()));
         let out = lite(&a);
         assert_eq!(out.code, 1);
-        assert_eq!(out.stderr, format!("postconf-lite: fatal: {message}\n"), "{args:?}");
+        assert_eq!(
+            out.stderr,
+            format!("postconf-lite: fatal: {message}\n"),
+            "{args:?}"
+        );
     }
     assert_eq!(fs::read(d.path().join("main.cf")).unwrap(), b"a = 1\n");
 }
@@ -238,7 +256,9 @@ fn have_postconf() -> bool {
     if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
         panic!("{POSTCONF} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
     }
-    eprintln!("\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n");
+    eprintln!(
+        "\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n"
+    );
     false
 }
 
@@ -308,7 +328,12 @@ fn random_main_cf(rng: &mut Rng) -> Vec<u8> {
 /// through relational operands, where we stop with a fatal error).
 fn postconf(dir: &Path, args: &[&str]) -> Option<(Vec<u8>, String, bool)> {
     use std::os::unix::process::ExitStatusExt;
-    let out = Command::new(POSTCONF).arg("-c").arg(dir).args(args).output().unwrap();
+    let out = Command::new(POSTCONF)
+        .arg("-c")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
     if out.status.signal().is_some() {
         return None;
     }
@@ -319,7 +344,11 @@ fn postconf(dir: &Path, args: &[&str]) -> Option<(Vec<u8>, String, bool)> {
         .flatten()
         .copied()
         .collect();
-    Some((stdout, String::from_utf8_lossy(&out.stderr).into_owned(), out.status.success()))
+    Some((
+        stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    ))
 }
 
 /// One generated case: every flag set compared. Returns (compared, crashed).
@@ -335,7 +364,11 @@ fn compare_case(case: usize, main: &[u8]) -> (usize, usize) {
         .unwrap();
     let dir = d.path().to_string_lossy().into_owned();
     let shown: Vec<&str> = NAMES.iter().copied().filter(|n| !n.contains('.')).collect();
-    for flags in [vec!["-n"], vec!["-n", "-x"], [vec!["-h"], shown.clone()].concat()] {
+    for flags in [
+        vec!["-n"],
+        vec!["-n", "-x"],
+        [vec!["-h"], shown.clone()].concat(),
+    ] {
         let mut args: Vec<&[u8]> = vec![b"-c", dir.as_bytes()];
         args.extend(flags.iter().map(|f| f.as_bytes()));
         let ours = lite(&args);
@@ -353,7 +386,10 @@ fn compare_case(case: usize, main: &[u8]) -> (usize, usize) {
             // run (the vectors pin down the single-problem messages).
             assert!(ours.stdout.is_empty(), "{ctx}");
             assert!(
-                ours.stderr.lines().last().is_some_and(|l| l.starts_with("postconf-lite: fatal: ")),
+                ours.stderr
+                    .lines()
+                    .last()
+                    .is_some_and(|l| l.starts_with("postconf-lite: fatal: ")),
                 "{ctx}\n{}",
                 ours.stderr
             );
@@ -385,7 +421,13 @@ fn show_matches_postconf_on_generated_files() {
     // postconf sleeps a second before exiting on a fatal error: run the
     // cases on many threads (they mostly wait).
     let chunks: Vec<Vec<(usize, &Vec<u8>)>> = (0..24)
-        .map(|t| cases.iter().enumerate().filter(|(i, _)| i % 24 == t).collect())
+        .map(|t| {
+            cases
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 24 == t)
+                .collect()
+        })
         .collect();
     let (compared, crashed) = std::thread::scope(|s| {
         let handles: Vec<_> = chunks

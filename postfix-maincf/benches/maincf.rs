@@ -36,8 +36,10 @@ fn gen_maincf(count: usize, base: &[u8]) -> Vec<u8> {
             String::new()
         };
         out.extend_from_slice(
-            format!("bench_param_{i:06} = {reference}relay-{i}.example.net:587 list item {i}, more")
-                .as_bytes(),
+            format!(
+                "bench_param_{i:06} = {reference}relay-{i}.example.net:587 list item {i}, more"
+            )
+            .as_bytes(),
         );
         if i % 50 == 0 {
             out.extend_from_slice(b"\n    continued value text");
@@ -52,7 +54,12 @@ fn gen_maincf(count: usize, base: &[u8]) -> Vec<u8> {
 pub fn thousand_sets() -> Vec<(String, String)> {
     (0..500)
         .map(|i| (format!("bench_param_{i:06}"), format!("new value {i}")))
-        .chain((0..500).map(|i| (format!("new_param_{i:04}"), format!("[relay-{i}.example]:587"))))
+        .chain((0..500).map(|i| {
+            (
+                format!("new_param_{i:04}"),
+                format!("[relay-{i}.example]:587"),
+            )
+        }))
         .collect()
 }
 
@@ -64,11 +71,19 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("maincf");
     g.throughput(Throughput::Bytes(large.len() as u64));
     g.bench_function("parse_50k", |b| {
-        b.iter_batched(|| large.clone(), |v| black_box(MainCf::from_vec(v)), BatchSize::LargeInput)
+        b.iter_batched(
+            || large.clone(),
+            |v| black_box(MainCf::from_vec(v)),
+            BatchSize::LargeInput,
+        )
     });
     let cf = MainCf::parse(&large);
-    g.bench_function("effective_50k", |b| b.iter(|| black_box(cf.effective().len())));
-    g.bench_function("diagnostics_50k", |b| b.iter(|| black_box(cf.diagnostics().len())));
+    g.bench_function("effective_50k", |b| {
+        b.iter(|| black_box(cf.effective().len()))
+    });
+    g.bench_function("diagnostics_50k", |b| {
+        b.iter(|| black_box(cf.diagnostics().len()))
+    });
     let options = ShowOptions {
         nondefault: true,
         ..ShowOptions::default()

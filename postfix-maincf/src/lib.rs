@@ -183,6 +183,9 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// One definition while looking for overrides: name, value, line.
+type Definition<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, usize);
+
 /// The fatal problems of a main.cf, from [`MainCf::parse_strict`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.first().map(|d| d.postconf_message("main.cf")).unwrap_or_default())]
@@ -399,7 +402,7 @@ impl MainCf {
         // (name, value, line) of every definition; overrides are found by
         // sorting on the name (stable: file order within a name), which is
         // much cheaper than a hash map on large files.
-        let mut defs: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>, usize)> = Vec::new();
+        let mut defs: Vec<Definition<'_>> = Vec::new();
         for (line, node) in self.numbered() {
             let Kind::Logical { orphan } = node.kind else {
                 continue;

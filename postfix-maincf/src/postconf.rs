@@ -164,7 +164,11 @@ pub fn show(
     } else {
         startup.push(b"mydomain");
     }
-    startup.extend([&b"inet_interfaces"[..], b"mynetworks_style", b"inet_protocols"]);
+    startup.extend([
+        &b"inet_interfaces"[..],
+        b"mynetworks_style",
+        b"inet_protocols",
+    ]);
     for name in startup {
         if let Some(v) = values.get(name)
             && let Err(e) = expand::expand(v, &main_only)
@@ -343,8 +347,12 @@ pub fn show(
         })
         .collect();
     unused_master.sort();
-    out.messages
-        .extend(unused.into_iter().chain(unused_master).map(Message::Warning));
+    out.messages.extend(
+        unused
+            .into_iter()
+            .chain(unused_master)
+            .map(Message::Warning),
+    );
     out
 }
 

@@ -47,7 +47,10 @@ fn replay(files: &[PathBuf], check: impl Fn(&[u8])) -> usize {
 fn maincf_roundtrip_inputs() {
     let mut n = 0;
     for kind in ["seeds", "regressions"] {
-        n += replay(&inputs(kind, "maincf_roundtrip"), maincf_checks::check_roundtrip);
+        n += replay(
+            &inputs(kind, "maincf_roundtrip"),
+            maincf_checks::check_roundtrip,
+        );
     }
     assert!(n >= 70, "seeds missing: {n}");
 }

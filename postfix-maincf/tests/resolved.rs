@@ -22,7 +22,9 @@ fn have_postconf() -> bool {
     if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
         panic!("{POSTCONF} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
     }
-    eprintln!("\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n");
+    eprintln!(
+        "\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n"
+    );
     false
 }
 
@@ -36,7 +38,9 @@ fn every_builtin_expands_as_postconf_x() {
         pinned.to_string(),
         format!("{pinned}compatibility_level = 3.6\nrelayhost = [$mydomain]:587\n"),
         format!("{pinned}mydomain = example.net\nmyorigin = $mydomain\nqueue_directory = /q\n"),
-        format!("{pinned}compatibility_level = 2\nsmtpd_banner = $myhostname ESMTP ${{mail_name?{{$mail_name}}}}\n"),
+        format!(
+            "{pinned}compatibility_level = 2\nsmtpd_banner = $myhostname ESMTP ${{mail_name?{{$mail_name}}}}\n"
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("main.cf"), &main).unwrap();
@@ -47,8 +51,17 @@ fn every_builtin_expands_as_postconf_x() {
             .unwrap()
             .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(946_684_800))
             .unwrap();
-        let out = Command::new(POSTCONF).arg("-c").arg(dir.path()).arg("-x").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(POSTCONF)
+            .arg("-c")
+            .arg(dir.path())
+            .arg("-x")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let cf = MainCf::parse(main.as_bytes());
         let defaults = Defaults::for_main_cf(HostDefaults::default(), &cf);
         let resolved = cf.resolved(&defaults);
@@ -60,7 +73,10 @@ fn every_builtin_expands_as_postconf_x() {
                 None => (text.trim_end_matches(" =").to_string(), String::new()),
             };
             // Run-time values of the postconf process itself.
-            if matches!(name.as_str(), "config_directory" | "process_id" | "process_name") {
+            if matches!(
+                name.as_str(),
+                "config_directory" | "process_id" | "process_name"
+            ) {
                 continue;
             }
             let ours = resolved
