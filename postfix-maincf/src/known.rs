@@ -47,420 +47,369 @@
 //! assert!(Known::new(&cf, master).is_known(b"relay_destination_concurrency_limit"));
 //! ```
 
+use std::borrow::Cow;
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use crate::defaults::{self, Defaults, HostDefaults};
+use crate::expand::{self, Lookup, ScanEvent};
 use postfix_table::lines::{self, Segment};
 
 // ---------------------------------------------------------------------------
-// `$` expressions (mac_parse + mac_expand semantics).
-// TODO(lead): switch to expand::references / the expand module once it lands.
-
-/// A malformed `$` expression, or runaway nesting (postconf makes either
-/// fatal for the whole command).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ExpandError;
-
-/// Postfix refuses more than 100 nested macro calls.
-const MAX_LEVEL: usize = 100;
-/// Hard cap on our own recursion (relational operands restart Postfix's
-/// count, ours keeps counting), so hostile input cannot exhaust the stack.
-const MAX_STACK: usize = 300;
+// `$` expressions: parsing and expansion are `crate::expand`'s.
 
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Recursive expansion (`postconf -x` semantics, [`expand::expand`]) with a
+/// closure look-up; only the value, errors as [`expand::ExpandError`].
+/// Kept for `crate::defaults` (`Defaults::for_main_cf`), which calls it.
+pub(crate) fn expand_recursive(
+    value: &[u8],
+    lookup: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Result<Vec<u8>, expand::ExpandError> {
+    expand::expand(value, &lookup).map(|e| e.value)
+}
+
+/// The names postconf's scan pass (`pcf_scan_user_parameter_value()`,
+/// `mac_expand()` in scan mode) hands to `pcf_flag_user_parameter()` for
+/// one value, in order: every [`ScanEvent::Name`] of [`expand::scan`].
+///
+/// A malformed value is **not** skipped as a whole: postconf only warns
+/// during this pass, and the names met before the problem have already
+/// been flagged (`-n` still succeeds when the value belongs to a
+/// user-defined or unknown parameter; for built-ins the later expansion is
+/// fatal). Checked against postconf 3.7: with `u1 = 1`, `u2 = 2`, an
+/// unknown `foo = $u1 $` or `foo = ${u1?${a b}} $u2` makes `u1` known (not
+/// `u2`), while `foo = $ $u1` or `foo = ${u1 x} $u2` makes neither known.
+/// [`expand::scan`] stops reporting names exactly where postconf stops
+/// calling back, so its events are used as they are (an earlier version
+/// ignored every name of a value that failed to scan, and reported `u1`
+/// as unused in the first two examples). Tested in tests/known.rs
+/// (`malformed_values_flag_names_met_before_the_error`, main.cf and
+/// master.cf `-o` values against postconf).
+fn for_each_scanned_name(value: &[u8], mut f: impl FnMut(&[u8])) {
+    // Fast paths: no `$` at all (the common case), or only plain
+    // references (see `SimpleRefs`).
+    if memchr::memchr(b'$', value).is_none() {
+        return;
+    }
+    if memchr::memchr(0, value).is_none() {
+        // One pass when there are few names (there usually are).
+        let mut first: [&[u8]; 8] = [&[]; 8];
+        let mut count = 0;
+        let mut simple = true;
+        for r in SimpleRefs(value) {
+            let Some(name) = r else {
+                simple = false;
+                break;
+            };
+            if let Some(slot) = first.get_mut(count) {
+                *slot = name;
+            }
+            count += 1;
+        }
+        if simple {
+            if count <= first.len() {
+                first.iter().take(count).for_each(|n| f(n));
+            } else {
+                SimpleRefs(value).flatten().for_each(f);
+            }
+            return;
+        }
+    }
+    for event in expand::scan(value).events {
+        if let ScanEvent::Name(n) = event
+            && !n.is_empty()
+        {
+            f(&n);
+        }
+    }
 }
 
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-fn skip_ws(s: &[u8], mut i: usize) -> usize {
-    while s.get(i).copied().is_some_and(is_ws) {
-        i += 1;
-    }
-    i
+fn name_len(s: &[u8]) -> usize {
+    s.iter().take_while(|&&b| is_name_byte(b)).count()
 }
 
-/// Where a lookup came from, for [`Engine`].
-trait Lookup {
-    /// `None` = undefined.
-    fn lookup(&mut self, name: &[u8]) -> Option<Vec<u8>>;
-}
+/// The `$` forms of a NUL-free value, for [`for_each_scanned_name`]'s
+/// fast path: `Some(NAME)` for `$NAME`, `${NAME}` and `$(NAME)` with
+/// `NAME` = `[A-Za-z0-9_]+` (`$NAME` taking the longest such run), `$$`
+/// skipped, then one `None` at the first other `$` form. When a value has
+/// no `None`, [`expand::scan`] reports exactly these names (one nesting
+/// level, no lookups, nothing to warn about), only slower (it allocates
+/// per value and per name, being built for the general grammar); the
+/// property test `scanned_names_are_expand_scans` checks the agreement.
+struct SimpleRefs<'a>(&'a [u8]);
 
-struct Engine<'a> {
-    scan: bool,
-    lookup: &'a mut dyn Lookup,
-    names: Vec<Vec<u8>>,
-    out: Vec<u8>,
-}
+impl<'a> Iterator for SimpleRefs<'a> {
+    type Item = Option<&'a [u8]>;
 
-/// One piece of a value split by `mac_parse()`.
-enum Piece<'a> {
-    Literal(&'a [u8]),
-    Dollar,
-    Expr(&'a [u8]),
-}
-
-/// Splits `s` like `mac_parse()`: literal text, `$$`, and the contents of
-/// `$name`, `${...}`, `$(...)`.
-fn mac_parse(s: &[u8]) -> Result<Vec<Piece<'_>>, ExpandError> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut lit = 0;
-    while let Some(&b) = s.get(i) {
-        if b != b'$' {
-            i += 1;
-            continue;
-        }
-        if lit < i {
-            out.push(Piece::Literal(s.get(lit..i).unwrap_or_default()));
-        }
-        match s.get(i + 1) {
-            Some(b'$') => {
-                out.push(Piece::Dollar);
-                i += 2;
-            }
-            Some(&open @ (b'{' | b'(')) => {
-                let close = if open == b'{' { b'}' } else { b')' };
-                let start = i + 2;
-                let mut level = 1usize;
-                let mut j = start;
-                loop {
-                    match s.get(j) {
-                        None => return Err(ExpandError),
-                        Some(&c) if c == open => level += 1,
-                        Some(&c) if c == close => {
-                            level -= 1;
-                            if level == 0 {
-                                break;
-                            }
-                        }
-                        Some(_) => {}
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let dollar = memchr::memchr(b'$', self.0)?;
+            let after = self.0.get(dollar + 1..).unwrap_or_default();
+            let (name, rest) = match after.first() {
+                Some(b'$') => {
+                    self.0 = after.get(1..).unwrap_or_default();
+                    continue;
+                }
+                Some(&open @ (b'{' | b'(')) => {
+                    let close = if open == b'{' { b'}' } else { b')' };
+                    let inner = after.get(1..).unwrap_or_default();
+                    let n = name_len(inner);
+                    if n == 0 || inner.get(n) != Some(&close) {
+                        (None, &[][..])
+                    } else {
+                        (inner.get(..n), inner.get(n + 1..).unwrap_or_default())
                     }
-                    j += 1;
                 }
-                let inner = s.get(start..j).unwrap_or_default();
-                if inner.is_empty() {
-                    return Err(ExpandError);
+                _ => {
+                    let n = name_len(after);
+                    if n == 0 {
+                        (None, &[][..])
+                    } else {
+                        (after.get(..n), after.get(n..).unwrap_or_default())
+                    }
                 }
-                out.push(Piece::Expr(inner));
-                i = j + 1;
-            }
-            _ => {
-                let start = i + 1;
-                let mut j = start;
-                while s.get(j).copied().is_some_and(is_name_byte) {
-                    j += 1;
-                }
-                if j == start {
-                    return Err(ExpandError);
-                }
-                out.push(Piece::Expr(s.get(start..j).unwrap_or_default()));
-                i = j;
-            }
-        }
-        lit = i;
-    }
-    if lit < s.len() {
-        out.push(Piece::Literal(s.get(lit..).unwrap_or_default()));
-    }
-    Ok(out)
-}
-
-/// `{payload}` starting at `s[i] == '{'`: returns the payload and the index
-/// after the closing brace and any whitespace.
-fn curly(s: &[u8], i: usize) -> Result<(&[u8], usize), ExpandError> {
-    let mut level = 0usize;
-    let mut j = i;
-    while let Some(&c) = s.get(j) {
-        if c == b'{' {
-            level += 1;
-        } else if c == b'}' {
-            level -= 1;
-            if level == 0 {
-                let payload = s.get(i + 1..j).unwrap_or_default();
-                return Ok((payload, skip_ws(s, j + 1)));
-            }
-        }
-        j += 1;
-    }
-    Err(ExpandError)
-}
-
-fn parse_compat_level(s: &[u8]) -> Option<(u64, u64, u64)> {
-    let mut parts = s.split(|&b| b == b'.');
-    let num = |p: Option<&[u8]>| -> Option<Option<u64>> {
-        match p {
-            None => Some(None),
-            Some(p) if !p.is_empty() && p.iter().all(u8::is_ascii_digit) => {
-                std::str::from_utf8(p).ok()?.parse().ok().map(Some)
-            }
-            Some(_) => None,
-        }
-    };
-    let major = num(parts.next())??;
-    let minor = num(parts.next())?;
-    let patch = num(parts.next())?;
-    if parts.next().is_some() || (minor.is_none() && patch.is_some()) {
-        return None;
-    }
-    Some((major, minor.unwrap_or(0), patch.unwrap_or(0)))
-}
-
-fn relop(left: &[u8], op: &[u8], level: bool, right: &[u8]) -> Result<bool, ExpandError> {
-    use std::cmp::Ordering;
-    let ord = if level {
-        let l = parse_compat_level(left).ok_or(ExpandError)?;
-        let r = parse_compat_level(right).ok_or(ExpandError)?;
-        l.cmp(&r)
-    } else {
-        let dig = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-        if dig(left) && dig(right) {
-            let n = |s: &[u8]| -> Result<i64, ExpandError> {
-                std::str::from_utf8(s)
-                    .ok()
-                    .and_then(|t| t.parse().ok())
-                    .ok_or(ExpandError)
             };
-            n(left)?.cmp(&n(right)?)
-        } else {
-            left.cmp(right)
+            self.0 = rest;
+            return Some(name);
         }
-    };
-    Ok(match op {
-        b"==" => ord == Ordering::Equal,
-        b"!=" => ord != Ordering::Equal,
-        b"<" => ord == Ordering::Less,
-        b"<=" => ord != Ordering::Greater,
-        b">=" => ord != Ordering::Less,
-        b">" => ord == Ordering::Greater,
-        _ => return Err(ExpandError),
-    })
+    }
 }
 
-impl Engine<'_> {
-    fn run(&mut self, s: &[u8], level: usize, stack: usize) -> Result<(), ExpandError> {
-        if stack > MAX_STACK {
-            return Err(ExpandError);
+// ---------------------------------------------------------------------------
+// main.cf parameters
+
+/// Multiplier of [`NameHasher`] (2^64 / golden ratio).
+const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The high and low halves of the 128-bit product, folded.
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Hash builder for parameter names, faster than std's SipHash on short
+/// keys (a main.cf may have tens of thousands of names, each looked up
+/// more than once): one multiply per 8 bytes.
+/// Keyed per map from std's random keys, so colliding names cannot be
+/// prepared in advance.
+#[derive(Debug, Clone, Copy)]
+struct NameHashState {
+    seed: u64,
+}
+
+impl Default for NameHashState {
+    fn default() -> Self {
+        NameHashState {
+            seed: RandomState::new().hash_one(HASH_MUL) | 1,
         }
-        for piece in mac_parse(s)? {
-            match piece {
-                Piece::Literal(t) => {
-                    if !self.scan {
-                        self.out.extend_from_slice(t);
-                    }
-                }
-                Piece::Dollar => {
-                    if !self.scan {
-                        self.out.push(b'$');
-                    }
-                }
-                Piece::Expr(e) => self.expr(e, level + 1, stack + 1)?,
-            }
-        }
-        Ok(())
+    }
+}
+
+impl BuildHasher for NameHashState {
+    type Hasher = NameHasher;
+
+    fn build_hasher(&self) -> NameHasher {
+        NameHasher(self.seed)
+    }
+}
+
+/// See [`NameHashState`].
+#[derive(Debug, Clone, Copy)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        fold_mul(self.0, HASH_MUL)
     }
 
-    /// One `${...}` body (or a plain `$name`'s name).
-    fn expr(&mut self, s: &[u8], level: usize, stack: usize) -> Result<(), ExpandError> {
-        if level > MAX_LEVEL + 1 {
-            return Err(ExpandError);
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default());
+            self.0 = fold_mul(self.0 ^ w, HASH_MUL);
         }
-        let mut cp;
-        let op;
-        // `Some(value)` = defined; for relational expressions "true"/"".
-        let looked_up: Option<Vec<u8>>;
-        let first = skip_ws(s, 0);
-        if s.get(first) == Some(&b'{') {
-            let (left, i) = curly(s, first)?;
-            let op_len = s
-                .get(i..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(|b| b"<>!=?+-*/~&|%".contains(b))
-                .count();
-            let operator = s.get(i..i + op_len).unwrap_or_default();
-            if !matches!(operator, b"==" | b"!=" | b"<" | b"<=" | b">=" | b">") {
-                return Err(ExpandError);
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            for (d, &b) in last.iter_mut().zip(rest) {
+                *d = b;
             }
-            let mut j = i + op_len;
-            let mut level_op = false;
-            if s.get(j).is_some_and(u8::is_ascii_alphanumeric) {
-                let k = s
-                    .get(j..)
-                    .unwrap_or_default()
-                    .iter()
-                    .take_while(|b| b.is_ascii_alphanumeric())
-                    .count();
-                if s.get(j..j + k) != Some(&b"level"[..]) {
-                    return Err(ExpandError);
+            self.0 = fold_mul(self.0 ^ u64::from_le_bytes(last), HASH_MUL);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = fold_mul(self.0 ^ n as u64, HASH_MUL);
+    }
+}
+
+/// Hasher for keys that already are hashes.
+#[derive(Debug, Default, Clone, Copy)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Already random: spread it over the top bits (hashbrown's tag)
+        // and the bottom bits (its bucket index).
+        self.0 = (u64::from(n) << 32) | u64::from(n);
+    }
+}
+
+/// Built-in, legacy, read-only and service-dependent names.
+type Table = HashMap<Vec<u8>, Node, NameHashState>;
+
+/// No entry (end of a hash chain).
+const NO_ENTRY: u32 = u32::MAX;
+
+/// One main.cf parameter: byte ranges in [`MainParams::bytes`].
+#[derive(Debug, Clone)]
+struct MainEntry {
+    name: (usize, usize),
+    value: (usize, usize),
+    /// Next entry whose name has the same key, or [`NO_ENTRY`].
+    next: u32,
+}
+
+/// main.cf's parameters, the last definition of a name winning, as
+/// Postfix's dictionary holds them. Names and values live in one buffer,
+/// the index is small (a main.cf may have tens of thousands of
+/// parameters, each looked up when referenced: allocations and cache
+/// misses are what costs).
+#[derive(Debug, Clone, Default)]
+struct MainParams {
+    bytes: Vec<u8>,
+    /// In order of first definition.
+    entries: Vec<MainEntry>,
+    /// Indices into `entries`, sorted by name (byte order).
+    sorted: Vec<usize>,
+    /// 32 bits of a name's hash -> first entry with that key (entries
+    /// sharing a key chain through [`MainEntry::next`]).
+    index: HashMap<u32, u32, BuildHasherDefault<PrehashedHasher>>,
+    hasher: NameHashState,
+}
+
+impl MainParams {
+    fn from_cf(cf: &crate::MainCf) -> Self {
+        let mut m = MainParams::default();
+        let params = cf.parameters();
+        // At most one parameter per line: room for all without rehashing.
+        let most = params.size_hint().1.unwrap_or(0);
+        m.entries.reserve(most);
+        m.index.reserve(most);
+        for p in params {
+            let start = m.bytes.len();
+            m.bytes.extend_from_slice(&p.value);
+            let value = (start, m.bytes.len());
+            // (Past 2^32 - 1 names, and so never: unreachable entries.)
+            let new = u32::try_from(m.entries.len()).unwrap_or(NO_ENTRY);
+            let next = match m.index.entry(m.key(&p.name)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(new);
+                    NO_ENTRY
                 }
-                level_op = true;
-                j += k;
-            }
-            let j = skip_ws(s, j);
-            if s.get(j) != Some(&b'{') {
-                return Err(ExpandError);
-            }
-            let (right, k) = curly(s, j)?;
-            let l = self.operand(left, stack)?;
-            let r = self.operand(right, stack)?;
-            looked_up = if self.scan {
-                None
-            } else if relop(&l, operator, level_op, &r)? {
-                Some(b"true".to_vec())
-            } else {
-                Some(Vec::new())
+                Entry::Occupied(mut slot) => {
+                    let first = *slot.get();
+                    let found = chain_find(&m.entries, &m.bytes, first, &p.name);
+                    if let Some(e) = found.and_then(|i| m.entries.get_mut(i)) {
+                        // Redefined: the last value wins.
+                        e.value = value;
+                        continue;
+                    }
+                    slot.insert(new);
+                    first
+                }
             };
-            cp = k;
-            op = match s.get(cp) {
-                None => 0,
-                Some(&c @ (b'?' | b':')) => {
-                    cp += 1;
-                    c
-                }
-                Some(_) => return Err(ExpandError),
-            };
-        } else {
-            let start = first;
-            let mut i = start;
-            loop {
-                let t = skip_ws(s, i);
-                match s.get(t) {
-                    None => {
-                        op = 0;
-                        cp = t;
-                        break;
-                    }
-                    Some(&c @ (b'?' | b':')) => {
-                        op = c;
-                        cp = t + 1;
-                        break;
-                    }
-                    Some(_) => {}
-                }
-                if !s.get(i).copied().is_some_and(is_name_byte) {
-                    return Err(ExpandError);
-                }
-                i += 1;
-            }
-            let name = s.get(start..i).unwrap_or_default();
-            if self.scan {
-                if !name.is_empty() {
-                    self.names.push(name.to_vec());
-                }
-                looked_up = None;
-            } else {
-                looked_up = self.lookup.lookup(name);
-            }
+            let start = m.bytes.len();
+            m.bytes.extend_from_slice(&p.name);
+            m.entries.push(MainEntry {
+                name: (start, m.bytes.len()),
+                value,
+                next,
+            });
         }
-        let non_empty = looked_up.as_ref().is_some_and(|v| !v.is_empty());
-        let branch = |cp: usize| -> Result<(&[u8], usize), ExpandError> {
-            let t = skip_ws(s, cp);
-            if s.get(t) == Some(&b'{') {
-                curly(s, t)
-            } else {
-                Ok((s.get(cp..).unwrap_or_default(), s.len()))
-            }
-        };
-        match op {
-            b'?' => {
-                let (text, next) = branch(cp)?;
-                if non_empty || self.scan {
-                    self.run(text, level, stack + 1)?;
-                }
-                match s.get(next) {
-                    None => return Ok(()),
-                    Some(b':') => {}
-                    Some(_) => return Err(ExpandError),
-                }
-                let (text, next) = branch(next + 1)?;
-                if !non_empty || self.scan {
-                    self.run(text, level, stack + 1)?;
-                }
-                if next < s.len() {
-                    return Err(ExpandError);
-                }
-            }
-            b':' => {
-                let (text, next) = branch(cp)?;
-                if !non_empty || self.scan {
-                    self.run(text, level, stack + 1)?;
-                }
-                if next < s.len() {
-                    return Err(ExpandError);
-                }
-            }
-            _ => {
-                if let Some(v) = looked_up
-                    && !v.is_empty()
-                    && !self.scan
-                {
-                    self.run(&v, level, stack + 1)?;
-                }
-            }
+        let mut sorted: Vec<usize> = (0..m.entries.len()).collect();
+        sorted.sort_unstable_by(|&a, &b| m.name(a).cmp(m.name(b)));
+        m.sorted = sorted;
+        m
+    }
+
+    fn key(&self, name: &[u8]) -> u32 {
+        (self.hasher.hash_one(name) >> 32) as u32
+    }
+
+    fn slice(&self, (start, end): (usize, usize)) -> &[u8] {
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+
+    fn name(&self, i: usize) -> &[u8] {
+        self.entries.get(i).map_or(&[], |e| self.slice(e.name))
+    }
+
+    fn value(&self, i: usize) -> &[u8] {
+        self.entries.get(i).map_or(&[], |e| self.slice(e.value))
+    }
+
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        let first = *self.index.get(&self.key(name))?;
+        chain_find(&self.entries, &self.bytes, first, name)
+    }
+
+    fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.find(name).map(|i| self.value(i))
+    }
+}
+
+/// The entry named `name` on the hash chain starting at `first`.
+fn chain_find(entries: &[MainEntry], bytes: &[u8], first: u32, name: &[u8]) -> Option<usize> {
+    let mut i = first;
+    loop {
+        let at = usize::try_from(i).ok()?;
+        let e = entries.get(at)?;
+        if bytes.get(e.name.0..e.name.1) == Some(name) {
+            return Some(at);
         }
-        Ok(())
-    }
-
-    /// A relational operand: expanded on its own (Postfix restarts its
-    /// nesting count there).
-    fn operand(&mut self, text: &[u8], stack: usize) -> Result<Vec<u8>, ExpandError> {
-        let saved = std::mem::take(&mut self.out);
-        let r = self.run(text, 0, stack + 1);
-        let value = std::mem::replace(&mut self.out, saved);
-        r.map(|()| value)
+        i = e.next;
     }
 }
 
-struct NoLookup;
-impl Lookup for NoLookup {
-    fn lookup(&mut self, _: &[u8]) -> Option<Vec<u8>> {
-        None
+impl Lookup for MainParams {
+    fn lookup(&self, name: &[u8]) -> Option<Cow<'_, [u8]>> {
+        self.get(name).map(Cow::Borrowed)
     }
 }
 
-struct FnLookup<'a>(&'a dyn Fn(&[u8]) -> Option<Vec<u8>>);
-impl Lookup for FnLookup<'_> {
-    fn lookup(&mut self, name: &[u8]) -> Option<Vec<u8>> {
-        (self.0)(name)
-    }
-}
-
-/// The parameter names a value refers to, as postconf's scan finds them:
-/// every `$name`, `${name}`, `$(name)`, `${name?...}`, `${name:...}`, in
-/// both branches of conditionals and in relational operands, in order
-/// (duplicates kept).
-pub(crate) fn scan_references(value: &[u8]) -> Result<Vec<Vec<u8>>, ExpandError> {
-    let mut l = NoLookup;
-    let mut e = Engine {
-        scan: true,
-        lookup: &mut l,
-        names: Vec::new(),
-        out: Vec::new(),
+/// [`Defaults::for_main_cf`] from the parameters already collected (its
+/// `myhostname` / `mydomain` settings expanded recursively with main.cf
+/// values only; an expansion error counts as "not set").
+fn defaults_for(host: HostDefaults, main: &MainParams) -> Defaults {
+    let eval = |name: &[u8]| {
+        main.get(name)
+            .and_then(|v| expand::expand(v, main).ok())
+            .map(|e| e.value)
     };
-    e.run(value, 0, 0)?;
-    Ok(e.names)
-}
-
-/// Expands `value` recursively like Postfix's `mac_expand()` with
-/// recursion: `lookup` gives a name's raw value (`None` = undefined, which
-/// expands to nothing).
-pub(crate) fn expand_recursive(
-    value: &[u8],
-    lookup: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
-) -> Result<Vec<u8>, ExpandError> {
-    let mut l = FnLookup(lookup);
-    let mut e = Engine {
-        scan: false,
-        lookup: &mut l,
-        names: Vec::new(),
-        out: Vec::new(),
-    };
-    e.run(value, 0, 0)?;
-    Ok(e.out)
+    let myhostname = eval(b"myhostname");
+    let mydomain = eval(b"mydomain");
+    Defaults::with_settings(host, myhostname.as_deref(), mydomain.as_deref())
 }
 
 // ---------------------------------------------------------------------------
@@ -852,8 +801,11 @@ struct Local {
 /// The names postconf knows for one main.cf and master.cf.
 #[derive(Debug, Clone)]
 pub struct Known {
-    table: HashMap<Vec<u8>, Node>,
-    main: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Built-in, legacy, read-only and service-dependent names.
+    table: Table,
+    main: MainParams,
+    /// Per [`MainParams::entries`].
+    state: Vec<MainState>,
     read_only_main: Vec<(Vec<u8>, Vec<u8>)>,
     spaces: Vec<Space>,
     locals: Vec<Local>,
@@ -862,15 +814,40 @@ pub struct Known {
     defaults: Defaults,
 }
 
+/// What postconf makes of one main.cf name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MainState {
+    /// Not known (so far).
+    Unused,
+    /// In [`Known::table`] (membership never changes while scanning).
+    InTable,
+    /// A user-defined name made known by a reference.
+    User,
+}
+
 struct Ctx<'a> {
-    table: &'a mut HashMap<Vec<u8>, Node>,
-    main: &'a BTreeMap<Vec<u8>, Vec<u8>>,
+    table: &'a mut Table,
+    main: &'a MainParams,
+    state: &'a mut [MainState],
     spaces: &'a [Space],
     locals: &'a mut [Local],
     defaults: &'a Defaults,
 }
 
-impl Ctx<'_> {
+/// `pcf_lookup_parameter_value()` for one name space, as an
+/// [`expand::Lookup`].
+struct Values<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    local: Option<usize>,
+}
+
+impl Lookup for Values<'_, '_> {
+    fn lookup(&self, name: &[u8]) -> Option<Cow<'_, [u8]>> {
+        self.ctx.lookup_value(name, self.local)
+    }
+}
+
+impl<'a> Ctx<'a> {
     /// `pcf_flag_user_parameter()`.
     fn flag(&mut self, name: &[u8], local: Option<usize>) {
         if let Some(li) = local {
@@ -884,15 +861,11 @@ impl Ctx<'_> {
                 return;
             }
         }
-        if self.main.contains_key(name) && !self.table.contains_key(name) {
-            self.table.insert(
-                name.to_vec(),
-                Node {
-                    class: Class::User,
-                    raw: false,
-                    service_default: None,
-                },
-            );
+        if let Some(i) = self.main.find(name)
+            && let Some(state) = self.state.get_mut(i)
+            && *state == MainState::Unused
+        {
+            *state = MainState::User;
         }
         if local.is_none() {
             for l in self.locals.iter_mut() {
@@ -908,63 +881,48 @@ impl Ctx<'_> {
     }
 
     fn scan_value(&mut self, value: &[u8], local: Option<usize>) {
-        // A malformed value makes postconf fatal; nothing more to learn.
-        if let Ok(names) = scan_references(value) {
-            for n in names {
-                self.flag(&n, local);
-            }
-        }
+        for_each_scanned_name(value, |n| self.flag(n, local));
     }
 
-    fn default_of(&self, name: &[u8]) -> Option<Vec<u8>> {
+    fn default_of(&self, name: &[u8]) -> Option<Cow<'_, [u8]>> {
         let node = self.table.get(name)?;
         if let Some(d) = &node.service_default {
-            return Some(d.clone());
+            return Some(Cow::Borrowed(d));
         }
-        match node.class {
-            Class::Builtin | Class::ReadOnly | Class::Service | Class::Legacy => Some(
-                self.defaults
-                    .get(name)
-                    .map(|v| v.into_owned())
-                    .unwrap_or_default(),
-            ),
-            Class::User => Some(
-                defaults::default_value(name)
-                    .and_then(|_| self.defaults.get(name).map(|v| v.into_owned()))
-                    .unwrap_or_default(),
-            ),
-        }
+        let builtin = match node.class {
+            Class::Builtin | Class::ReadOnly | Class::Service | Class::Legacy => {
+                self.defaults.get(name)
+            }
+            Class::User => defaults::default_value(name).and_then(|_| self.defaults.get(name)),
+        };
+        Some(builtin.unwrap_or_default())
     }
 
     /// `pcf_lookup_parameter_value()` for `-n` expansion.
-    fn lookup_value(&self, name: &[u8], local: Option<usize>) -> Option<Vec<u8>> {
+    fn lookup_value(&self, name: &[u8], local: Option<usize>) -> Option<Cow<'_, [u8]>> {
         if let Some(l) = local.and_then(|i| self.locals.get(i)) {
             match name {
-                b"process_name" => return Some(l.process_name.clone()),
-                b"service_name" => return Some(l.service_name.clone()),
+                b"process_name" => return Some(Cow::Borrowed(&l.process_name)),
+                b"service_name" => return Some(Cow::Borrowed(&l.service_name)),
                 _ => {}
             }
             if let Some(v) = self.spaces.get(l.space).and_then(|s| s.params.get(name)) {
-                return Some(v.clone());
+                return Some(Cow::Borrowed(v));
             }
         }
         if let Some(v) = self.main.get(name) {
-            return Some(v.clone());
+            return Some(Cow::Borrowed(v));
         }
         self.default_of(name)
     }
 
     /// `pcf_register_dbms_parameters()`.
     fn dbms(&mut self, value: &[u8], local: Option<usize>) {
-        let expanded = {
-            let this = &*self;
-            let f = |n: &[u8]| this.lookup_value(n, local);
-            match expand_recursive(value, &f) {
-                Ok(v) => v,
-                Err(_) => return,
-            }
+        let lookup = Values { ctx: self, local };
+        let Ok(expanded) = expand::expand(value, &lookup) else {
+            return;
         };
-        let mut work = vec![expanded];
+        let mut work = vec![expanded.value];
         let mut candidates = Vec::new();
         while let Some(text) = work.pop() {
             for token in split_quoted(&text, |b| b == b',' || is_ws(b)) {
@@ -1012,15 +970,15 @@ impl Ctx<'_> {
 
     /// `smtpd_restriction_classes` in one name space: its value expanded
     /// with that name space's values only.
-    fn restriction_classes(&mut self, params: &BTreeMap<Vec<u8>, Vec<u8>>, local: Option<usize>) {
-        let Some(v) = params.get(&b"smtpd_restriction_classes"[..]) else {
+    fn restriction_classes(&mut self, params: &impl Lookup, local: Option<usize>) {
+        let Some(v) = params.lookup(b"smtpd_restriction_classes") else {
             return;
         };
-        let f = |n: &[u8]| params.get(n).cloned();
-        let Ok(list) = expand_recursive(v, &f) else {
+        let Ok(list) = expand::expand(&v, params) else {
             return;
         };
         for name in list
+            .value
             .split(|&b| b == b',' || is_ws(b))
             .filter(|n| !n.is_empty())
         {
@@ -1028,39 +986,87 @@ impl Ctx<'_> {
         }
     }
 
-    /// `pcf_scan_user_parameter_namespace()` minus the restriction classes;
-    /// returns the read-only assignments it deleted.
+    /// One parameter of a name space, as
+    /// `pcf_scan_user_parameter_namespace()` treats it (the restriction
+    /// classes aside); false for a read-only assignment, which postconf
+    /// deletes.
+    /// `in_table`: false when `name` is known not to be in the table.
+    fn scan_param(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        local: Option<usize>,
+        in_table: bool,
+    ) -> bool {
+        let mut dbms = false;
+        if in_table && let Some(node) = self.table.get_mut(name) {
+            if node.class == Class::ReadOnly {
+                return false;
+            }
+            if node.class == Class::Legacy {
+                node.class = Class::User;
+            }
+            if node.raw {
+                return true;
+            }
+            dbms = matches!(node.class, Class::Builtin | Class::Service);
+        }
+        self.scan_value(value, local);
+        if dbms {
+            self.dbms(value, local);
+        }
+        true
+    }
+
+    /// A master.cf name space; returns the read-only assignments it
+    /// deleted.
     fn scan_space(
         &mut self,
         params: &mut BTreeMap<Vec<u8>, Vec<u8>>,
         local: Option<usize>,
     ) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut deleted = Vec::new();
-        let entries: Vec<(Vec<u8>, Vec<u8>)> =
-            params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        for (name, value) in entries {
-            let node = self.table.get_mut(&name);
-            let mut dbms = false;
-            if let Some(node) = node {
-                if node.class == Class::ReadOnly {
-                    params.remove(&name);
-                    deleted.push((name, value));
-                    continue;
-                }
-                if node.class == Class::Legacy {
-                    node.class = Class::User;
-                }
-                if node.raw {
-                    continue;
-                }
-                dbms = matches!(node.class, Class::Builtin | Class::Service);
+        for (name, value) in params.iter() {
+            if !self.scan_param(name, value, local, true) {
+                deleted.push((name.clone(), value.clone()));
             }
-            self.scan_value(&value, local);
-            if dbms {
-                self.dbms(&value, local);
+        }
+        for (name, _) in &deleted {
+            params.remove(name);
+        }
+        deleted
+    }
+
+    /// main.cf's name space; returns the read-only assignments (postconf
+    /// deletes them), sorted by name.
+    fn scan_main(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let main: &'a MainParams = self.main;
+        let mut deleted = Vec::new();
+        for &i in &main.sorted {
+            let (name, value) = (main.name(i), main.value(i));
+            let in_table = self.state.get(i) == Some(&MainState::InTable);
+            if !self.scan_param(name, value, None, in_table) {
+                deleted.push((name.to_vec(), value.to_vec()));
             }
         }
         deleted
+    }
+
+    /// The defaults of the parameters main.cf leaves alone (postconf scans
+    /// them as well).
+    fn scan_defaults(&mut self) {
+        let mut names = Vec::new();
+        for (n, node) in self.table.iter() {
+            if node.raw || self.main.find(n).is_some() {
+                continue;
+            }
+            if let Some(d) = self.default_of(n) {
+                for_each_scanned_name(&d, |r| names.push(r.to_vec()));
+            }
+        }
+        for n in names {
+            self.flag(&n, None);
+        }
     }
 }
 
@@ -1100,16 +1106,23 @@ impl Known {
     /// without `-n` lists), unsorted.
     pub fn all_names(&self) -> Vec<Vec<u8>> {
         self.table
-            .iter()
-            .map(|(k, _)| k.clone())
+            .keys()
+            .cloned()
+            .chain(
+                self.state
+                    .iter()
+                    .zip(&self.main.entries)
+                    .filter(|&(&s, _)| s == MainState::User)
+                    .map(|(_, e)| self.main.slice(e.name).to_vec()),
+            )
             .collect()
     }
 
     /// Like [`Known::new`] with explicit host defaults (they only matter
     /// when a database reference is built from `$myhostname` or similar).
     pub fn with_host(main: &crate::MainCf, master_cf: &[u8], host: HostDefaults) -> Known {
-        let defaults = Defaults::for_main_cf(host, main);
-        let main_values: BTreeMap<Vec<u8>, Vec<u8>> = main.values().into_iter().collect();
+        let main = MainParams::from_cf(main);
+        let defaults = defaults_for(host, &main);
         let (entries, master_error) = match parse_master_cf(master_cf) {
             Ok(e) => (e, None),
             Err(e) => {
@@ -1125,7 +1138,7 @@ impl Known {
         };
 
         // Built-in, legacy and read-only names.
-        let mut table: HashMap<Vec<u8>, Node> = HashMap::new();
+        let mut table = Table::default();
         for name in defaults::builtin_names() {
             let class = if defaults::is_read_only(name) {
                 Class::ReadOnly
@@ -1220,7 +1233,18 @@ impl Known {
             });
         }
 
-        let mut main_values = main_values;
+        let mut state: Vec<MainState> = main
+            .entries
+            .iter()
+            .map(|e| {
+                if table.contains_key(main.slice(e.name)) {
+                    MainState::InTable
+                } else {
+                    MainState::Unused
+                }
+            })
+            .collect();
+
         let mut read_only_master = Vec::new();
         // Scan the master.cf name spaces.
         for li in 0..locals.len() {
@@ -1232,7 +1256,8 @@ impl Known {
             let deleted = {
                 let mut ctx = Ctx {
                     table: &mut table,
-                    main: &main_values,
+                    main: &main,
+                    state: &mut state,
                     spaces: &spaces,
                     locals: &mut locals,
                     defaults: &defaults,
@@ -1248,47 +1273,25 @@ impl Known {
             }
         }
 
-        // Scan the defaults of parameters main.cf leaves alone.
-        {
-            let mut ctx = Ctx {
-                table: &mut table,
-                main: &main_values,
-                spaces: &spaces,
-                locals: &mut locals,
-                defaults: &defaults,
-            };
-            let mut names: Vec<Vec<u8>> = ctx
-                .table
-                .iter()
-                .filter(|(n, node)| !node.raw && !ctx.main.contains_key(n.as_slice()))
-                .map(|(n, _)| n.clone())
-                .collect();
-            names.sort();
-            for n in names {
-                if let Some(d) = ctx.default_of(&n) {
-                    ctx.scan_value(&d, None);
-                }
-            }
-        }
-
-        // Scan main.cf.
-        let mut params = main_values.clone();
+        // The defaults of the parameters main.cf leaves alone, then main.cf.
         let read_only_main = {
             let mut ctx = Ctx {
                 table: &mut table,
-                main: &main_values,
+                main: &main,
+                state: &mut state,
                 spaces: &spaces,
                 locals: &mut locals,
                 defaults: &defaults,
             };
-            ctx.restriction_classes(&params, None);
-            ctx.scan_space(&mut params, None)
+            ctx.scan_defaults();
+            ctx.restriction_classes(&main, None);
+            ctx.scan_main()
         };
-        main_values = params;
 
         Known {
             table,
-            main: main_values,
+            main,
+            state,
             read_only_main,
             spaces,
             locals,
@@ -1302,6 +1305,10 @@ impl Known {
     /// prints it when main.cf sets it.
     pub fn is_known(&self, name: &[u8]) -> bool {
         self.table.contains_key(name)
+            || self
+                .main
+                .find(name)
+                .is_some_and(|i| self.state.get(i) == Some(&MainState::User))
     }
 
     /// True for the names `postconf -d` lists (service-dependent names not
@@ -1317,23 +1324,42 @@ impl Known {
             .is_some_and(|n| n.class == Class::Service)
     }
 
+    /// The main.cf parameters that stay after postconf deleted the
+    /// read-only assignments, in name order, with whether each is known.
+    fn main_after_read_only(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
+        self.main
+            .sorted
+            .iter()
+            .filter_map(|&i| match self.state.get(i) {
+                Some(MainState::InTable) => {
+                    let node = self.table.get(self.main.name(i));
+                    let read_only = node.is_some_and(|n| n.class == Class::ReadOnly);
+                    (!read_only).then_some((i, true))
+                }
+                Some(MainState::User) => Some((i, true)),
+                _ => Some((i, false)),
+            })
+    }
+
+    fn main_pair(&self, i: usize) -> (Vec<u8>, Vec<u8>) {
+        (self.main.name(i).to_vec(), self.main.value(i).to_vec())
+    }
+
     /// The main.cf parameters `postconf -n` prints (sorted by name, byte
     /// order), with their raw values.
     pub fn shown_main(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.main
-            .iter()
-            .filter(|(n, _)| self.table.contains_key(n.as_slice()))
-            .map(|(n, v)| (n.clone(), v.clone()))
+        self.main_after_read_only()
+            .filter(|&(_, known)| known)
+            .map(|(i, _)| self.main_pair(i))
             .collect()
     }
 
     /// The main.cf parameters postconf reports as `unused parameter:
     /// NAME=VALUE` (sorted by name; postconf's own order is random).
     pub fn unused_main(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.main
-            .iter()
-            .filter(|(n, _)| !self.table.contains_key(n.as_slice()))
-            .map(|(n, v)| (n.clone(), v.clone()))
+        self.main_after_read_only()
+            .filter(|&(_, known)| !known)
+            .map(|(i, _)| self.main_pair(i))
             .collect()
     }
 
@@ -1354,7 +1380,7 @@ impl Known {
                 continue;
             };
             for (n, v) in &sp.params {
-                if !self.table.contains_key(n) && !l.valid.contains(n) {
+                if !self.is_known(n) && !l.valid.contains(n) {
                     out.push((l.label.clone(), n.clone(), v.clone()));
                 }
             }
@@ -1383,48 +1409,115 @@ impl Known {
 mod tests {
     use super::*;
 
-    fn refs(s: &str) -> Vec<String> {
-        scan_references(s.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|v| String::from_utf8(v).unwrap())
+    #[test]
+    fn main_params_last_definition_wins() {
+        let cf = crate::MainCf::parse(b"b = 1\na = 2\nb = 3\n  x\nc =\n# b = 4\n");
+        let m = MainParams::from_cf(&cf);
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = m
+            .sorted
+            .iter()
+            .map(|&i| (m.name(i).to_vec(), m.value(i).to_vec()))
+            .collect();
+        assert_eq!(pairs, cf.values());
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(m.get(b"b"), cf.get("b").as_deref());
+        assert_eq!(m.get(b"d"), None);
+        assert_eq!(m.get(b""), None);
+    }
+
+    #[test]
+    fn main_params_hash_collisions_chain() {
+        let mut m = MainParams::from_cf(&crate::MainCf::parse(b"a = 1\nb = 2\nc = 3\n"));
+        // Put every name on one chain, under the key of "a".
+        let k = m.key(b"a");
+        m.index.clear();
+        for i in 0..m.entries.len() {
+            let next = m.index.insert(k, i as u32).unwrap_or(NO_ENTRY);
+            m.entries[i].next = next;
+        }
+        assert_eq!(m.find(b"a"), Some(0));
+        assert_eq!(chain_find(&m.entries, &m.bytes, 2, b"b"), Some(1));
+        assert_eq!(chain_find(&m.entries, &m.bytes, 2, b"c"), Some(2));
+        assert_eq!(chain_find(&m.entries, &m.bytes, 2, b"d"), None);
+        assert_eq!(m.get(b"a"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn defaults_match_for_main_cf() {
+        for src in [
+            &b""[..],
+            b"myhostname = mail.example.org\n",
+            b"mydomain = example.net\n",
+            b"d = example.com\nmydomain = sub.$d\nmyhostname = host\n",
+            b"myhostname = $myhostname.x\n",
+            b"myhostname = ${bad\nmydomain = $\n",
+            b"myhostname = a\nmyhostname = b.c\n",
+        ] {
+            let cf = crate::MainCf::parse(src);
+            let host = HostDefaults::default();
+            assert_eq!(
+                defaults_for(host.clone(), &MainParams::from_cf(&cf)),
+                Defaults::for_main_cf(host, &cf),
+                "{}",
+                String::from_utf8_lossy(src)
+            );
+        }
+    }
+
+    fn scanned(v: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for_each_scanned_name(v, |n| out.push(n.to_vec()));
+        out
+    }
+
+    fn expand_scan_names(v: &[u8]) -> Vec<Vec<u8>> {
+        expand::scan(v)
+            .names()
+            .filter(|n| !n.is_empty())
+            .map(<[u8]>::to_vec)
             .collect()
     }
 
     #[test]
-    fn scanner() {
-        assert_eq!(refs("$a ${b} $(c) $$d"), ["a", "b", "c"]);
-        assert_eq!(refs("${a?$b}${c:{$d}}"), ["a", "b", "c", "d"]);
-        assert_eq!(refs("${a?{$b}:{$c}}"), ["a", "b", "c"]);
-        assert_eq!(refs("${{$a} == {$b} ? {$c} : {$d}}"), ["a", "b", "c", "d"]);
-        assert_eq!(refs("${{$a} <level {1} ? {no} : {yes}}"), ["a"]);
-        assert_eq!(refs("$foo-bar $1x"), ["foo", "1x"]);
-        assert!(scan_references(b"$").is_err());
-        assert!(scan_references(b"${a").is_err());
-        assert!(scan_references(b"${a b}").is_err());
-        assert!(scan_references(b"${a=={x}?{y}}").is_err());
-        let deep = "${a?".repeat(100_000);
-        assert!(scan_references(deep.as_bytes()).is_err());
-        let deep = format!("{}x{}", "${a?".repeat(200), "}".repeat(200));
-        assert!(scan_references(deep.as_bytes()).is_err());
+    fn simple_refs() {
+        let names = |v: &str| -> Vec<Option<String>> {
+            SimpleRefs(v.as_bytes())
+                .map(|r| r.map(|n| String::from_utf8(n.to_vec()).unwrap()))
+                .collect()
+        };
+        let some =
+            |v: &[&str]| -> Vec<Option<String>> { v.iter().map(|n| Some(n.to_string())).collect() };
+        assert_eq!(
+            names("a $b-${c}$(d_1)$$e $1x"),
+            some(&["b", "c", "d_1", "1x"])
+        );
+        assert_eq!(names("$$ $$$$"), some(&[]));
+        assert_eq!(names("$a ${b c} $d"), [Some("a".to_string()), None]);
+        assert_eq!(names("${b)"), [None]);
+        assert_eq!(names("$(b}"), [None]);
+        assert_eq!(names("${}"), [None]);
+        assert_eq!(names("$"), [None]);
+        assert_eq!(names("$-"), [None]);
+        assert_eq!(names("${a?b}"), [None]);
+        // More names than the one-pass buffer holds.
+        let many = "$a ".repeat(20);
+        assert_eq!(scanned(many.as_bytes()), vec![b"a".to_vec(); 20]);
+        assert_eq!(scanned(b"$a\0$b"), expand_scan_names(b"$a\0$b"));
     }
 
-    #[test]
-    fn expander() {
-        let l = |n: &[u8]| match n {
-            b"a" => Some(b"A$b".to_vec()),
-            b"b" => Some(b"B".to_vec()),
-            b"e" => Some(Vec::new()),
-            b"loop" => Some(b"$loop".to_vec()),
-            _ => None,
-        };
-        let x = |s: &str| expand_recursive(s.as_bytes(), &l).map(|v| String::from_utf8(v).unwrap());
-        assert_eq!(x("$a-${b}$$").unwrap(), "AB-B$");
-        assert_eq!(x("${e?x}${e:y}${b?{x y}:{z}}").unwrap(), "yx y");
-        assert_eq!(x("${{$b} == {B} ? {t} : {f}}").unwrap(), "t");
-        assert_eq!(x("${{10} > {9} ? {t} : {f}}").unwrap(), "t");
-        assert_eq!(x("${{3.10} >level {3.9} ? {t} : {f}}").unwrap(), "t");
-        assert!(x("$loop").is_err());
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The fast paths of `for_each_scanned_name` report what
+        /// `expand::scan` reports.
+        #[test]
+        fn scanned_names_are_expand_scans(
+            v in proptest::collection::vec(
+                proptest::sample::select(&b"$$$${}(){}ab_1 -?:\0x"[..]),
+                0..24,
+            )
+        ) {
+            proptest::prop_assert_eq!(scanned(&v), expand_scan_names(&v));
+        }
     }
 
     #[test]

@@ -433,3 +433,188 @@ fn differential_against_postconf() {
     }
     assert!(compared > 250, "only {compared} cases compared");
 }
+
+/// The main.cf `scripts/gen-bench-maincf.py COUNT OUT` writes (same bytes):
+/// every parameter references the previous one, so postconf knows all but
+/// the last.
+fn bench_main_cf(count: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        if i % 100 == 0 {
+            out.extend_from_slice(format!("# bench block {}\n", i / 100).as_bytes());
+        }
+        let reference = if i > 0 {
+            format!("${{bench_param_{:06}}}, ", i - 1)
+        } else {
+            String::new()
+        };
+        let mut line = format!(
+            "bench_param_{i:06} = {reference}relay-{i}.example.net:587 list item {i}, more"
+        );
+        if i % 50 == 0 {
+            line.push_str("\n    continued value text");
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+// (d) Speed: `Known::with_host` on the 50,000-parameter benchmark file
+// (and its result checked against postconf). The time is printed
+// (`cargo test --release -p postfix-maincf --test known with_host_50k --
+// --nocapture`); about 13 ms on the 2-core development machine. Release
+// builds fail far above that (a return of per-name allocations or of a
+// quadratic pass), not at the edge, so that a busy machine does not.
+#[test]
+fn with_host_50k_is_fast() {
+    let src = bench_main_cf(50_000);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/gen-bench-maincf.py");
+    if let Ok(out) = Command::new("python3")
+        .arg(&script)
+        .arg("2000")
+        .arg("/dev/stdout")
+        .output()
+        && out.status.success()
+    {
+        assert_eq!(
+            out.stdout,
+            bench_main_cf(2000),
+            "generator drifted from {script:?}"
+        );
+    }
+    let cf = MainCf::from_vec(src);
+    let mut best = std::time::Duration::MAX;
+    let mut known = None;
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
+        let k = Known::with_host(&cf, b"", HostDefaults::default());
+        best = best.min(start.elapsed());
+        known = Some(k);
+    }
+    let known = known.unwrap();
+    eprintln!("Known::with_host on 50,000 parameters: best of 5 = {best:?}");
+    if have_postconf() {
+        let out = postconf(&bench_main_cf(50_000), b"", &["-n"]);
+        assert!(out.ok, "{}", out.stderr);
+        let shown: BTreeSet<String> = known.shown_main().iter().map(|(n, _)| s(n)).collect();
+        assert_eq!(shown, printed_names(&out.stdout));
+        let unused: BTreeSet<String> = known.unused_main().iter().map(|(n, _)| s(n)).collect();
+        assert_eq!(unused, unused_names(&out.stderr, "main.cf"));
+    }
+    if !cfg!(debug_assertions) {
+        assert!(
+            best < std::time::Duration::from_millis(60),
+            "too slow: {best:?}"
+        );
+    }
+}
+
+// (e) postconf's scan pass flags the names met before a syntax error: a
+// malformed value of a user-defined or unknown parameter (postconf -n only
+// warns about it) still makes the parameters it referenced so far known.
+const MALFORMED: &[&str] = &[
+    "$u1 $",
+    "$u1 ${u2",
+    "${u1?${a b}} $u2",
+    "${{$u1} =x= {a}} $u2",
+    "$ $u1 $u2",
+    "${u1 x} $u2",
+    "${u1:{$u2} x} $u3",
+    "$(u1) $(u2",
+    "${u1?{$u2}:{$u3}} ${}",
+    "${{$u1} == {x} ? {$u2} : {$u3}} ${ u4 }x ${u2?$",
+    "${{$u1} <level {x}} $u2",
+    "${{$u1}==x} $u2",
+    "${u1?{$u2} junk} $u3",
+    "$u1$u2$u3$u4 $-",
+    "${u1:${u2:${u3:${u4} x}}}",
+];
+
+/// Random values from pieces, mostly malformed somewhere.
+fn malformed_value(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "$u1",
+        "${u2}",
+        "$(u3)",
+        "$u4",
+        "$",
+        "${",
+        "$(",
+        "}",
+        ")",
+        " ",
+        "x",
+        "$$",
+        "${u1 x}",
+        "${u2?{$u3}:{$u4}}",
+        "${u1?$u2}",
+        "${u3:$u4}",
+        "${{$u1} == {x}?{$u2}}",
+        "${{$u2} =x= {a}}",
+        "${{$u3} <level {1}?{$u4}}",
+        "${u1?{$u2} junk}",
+        "${}",
+        "${ }",
+        "${?$u3}",
+        "$-",
+    ];
+    (0..rng.below(6) + 1).map(|_| rng.pick(PIECES)).collect()
+}
+
+fn check_scan_case(main: &str, master: &str, ctx: &str) -> bool {
+    let out = postconf(main.as_bytes(), master.as_bytes(), &["-n"]);
+    if !out.ok {
+        return false;
+    }
+    let cf = MainCf::parse(main.as_bytes());
+    let known = Known::try_new(&cf, master.as_bytes()).unwrap();
+    let ctx = format!(
+        "{ctx}\n--- main.cf\n{main}--- master.cf\n{master}--- stderr\n{}",
+        out.stderr
+    );
+    let shown: BTreeSet<String> = known.shown_main().iter().map(|(n, _)| s(n)).collect();
+    assert_eq!(shown, printed_names(&out.stdout), "printed names, {ctx}");
+    let unused: BTreeSet<String> = known.unused_main().iter().map(|(n, _)| s(n)).collect();
+    assert_eq!(
+        unused,
+        unused_names(&out.stderr, "main.cf"),
+        "unused main.cf, {ctx}"
+    );
+    let unused_master: BTreeSet<String> =
+        known.unused_master().iter().map(|(_, n, _)| s(n)).collect();
+    assert_eq!(
+        unused_master,
+        unused_names(&out.stderr, "master.cf"),
+        "unused master.cf, {ctx}"
+    );
+    true
+}
+
+#[test]
+fn malformed_values_flag_names_met_before_the_error() {
+    if !have_postconf() {
+        return;
+    }
+    let defs = "u1 = 1\nu2 = 2\nu3 = 3\nu4 = 4\n";
+    let mut compared = 0;
+    for v in MALFORMED {
+        // In an unknown main.cf parameter...
+        let main = format!("{defs}foo = {v}\n");
+        assert!(check_scan_case(&main, "", v), "postconf failed on {v:?}");
+        // ...and in a master.cf -o of a user-defined one.
+        let master = format!("relay unix - - n - - smtp\n  -o {{ bar = {v} }}\n");
+        if check_scan_case(defs, &master, v) {
+            compared += 1;
+        }
+    }
+    let mut rng = Rng(0x0bad_5ca1_ab1e_0042);
+    for case in 0..150 {
+        let v = malformed_value(&mut rng);
+        let main = format!("{defs}foo = {v}\n");
+        if check_scan_case(&main, "", &format!("case {case}")) {
+            compared += 1;
+        }
+    }
+    assert!(compared > 140, "only {compared} cases compared");
+}
