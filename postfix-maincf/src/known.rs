@@ -92,34 +92,8 @@ pub(crate) fn expand_recursive(
 /// (`malformed_values_flag_names_met_before_the_error`, main.cf and
 /// master.cf `-o` values against postconf).
 fn for_each_scanned_name(value: &[u8], mut f: impl FnMut(&[u8])) {
-    // Fast paths: no `$` at all (the common case), or only plain
-    // references (see `SimpleRefs`).
-    if memchr::memchr(b'$', value).is_none() {
+    if simple_scan(value, &mut f) {
         return;
-    }
-    if memchr::memchr(0, value).is_none() {
-        // One pass when there are few names (there usually are).
-        let mut first: [&[u8]; 8] = [&[]; 8];
-        let mut count = 0;
-        let mut simple = true;
-        for r in SimpleRefs(value) {
-            let Some(name) = r else {
-                simple = false;
-                break;
-            };
-            if let Some(slot) = first.get_mut(count) {
-                *slot = name;
-            }
-            count += 1;
-        }
-        if simple {
-            if count <= first.len() {
-                first.iter().take(count).for_each(|n| f(n));
-            } else {
-                SimpleRefs(value).flatten().for_each(f);
-            }
-            return;
-        }
     }
     for event in expand::scan(value).events {
         if let ScanEvent::Name(n) = event
@@ -128,6 +102,38 @@ fn for_each_scanned_name(value: &[u8], mut f: impl FnMut(&[u8])) {
             f(&n);
         }
     }
+}
+
+/// The fast path of postconf's scan: when `value` has no `$` at all (the
+/// common case) or only plain references (see `SimpleRefs`), calls `f`
+/// with each referenced name and returns true; such a value has nothing
+/// to warn about. Returns false, having called nothing, otherwise: use
+/// [`expand::scan`].
+pub(crate) fn simple_scan(value: &[u8], mut f: impl FnMut(&[u8])) -> bool {
+    if memchr::memchr(b'$', value).is_none() {
+        return true;
+    }
+    if memchr::memchr(0, value).is_some() {
+        return false;
+    }
+    // One pass when there are few names (there usually are).
+    let mut first: [&[u8]; 8] = [&[]; 8];
+    let mut count = 0;
+    for r in SimpleRefs(value) {
+        let Some(name) = r else {
+            return false;
+        };
+        if let Some(slot) = first.get_mut(count) {
+            *slot = name;
+        }
+        count += 1;
+    }
+    if count <= first.len() {
+        first.iter().take(count).for_each(|n| f(n));
+    } else {
+        SimpleRefs(value).flatten().for_each(f);
+    }
+    true
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -812,6 +818,7 @@ pub struct Known {
     read_only_master: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
     master_error: Option<MasterCfError>,
     defaults: Defaults,
+    undefined: Vec<(bool, Vec<u8>)>,
 }
 
 /// What postconf makes of one main.cf name.
@@ -832,6 +839,9 @@ struct Ctx<'a> {
     spaces: &'a [Space],
     locals: &'a mut [Local],
     defaults: &'a Defaults,
+    /// References postconf warns about (`undefined parameter`): (from a
+    /// master.cf `-o` value, name), every occurrence.
+    undefined: &'a mut Vec<(bool, Vec<u8>)>,
 }
 
 /// `pcf_lookup_parameter_value()` for one name space, as an
@@ -849,7 +859,15 @@ impl Lookup for Values<'_, '_> {
 
 impl<'a> Ctx<'a> {
     /// `pcf_flag_user_parameter()`.
-    fn flag(&mut self, name: &[u8], local: Option<usize>) {
+    fn flag(&mut self, name: &[u8], local: Option<usize>, warn: bool) {
+        let in_main = self.main.find(name);
+        if warn
+            && in_main.is_none()
+            && !self.table.contains_key(name)
+            && !self.user_supplied_by_master(name, local)
+        {
+            self.undefined.push((local.is_some(), name.to_vec()));
+        }
         if let Some(li) = local {
             let space = self.locals.get(li).map(|l| l.space);
             if let Some(sp) = space.and_then(|s| self.spaces.get(s))
@@ -861,7 +879,7 @@ impl<'a> Ctx<'a> {
                 return;
             }
         }
-        if let Some(i) = self.main.find(name)
+        if let Some(i) = in_main
             && let Some(state) = self.state.get_mut(i)
             && *state == MainState::Unused
         {
@@ -881,7 +899,22 @@ impl<'a> Ctx<'a> {
     }
 
     fn scan_value(&mut self, value: &[u8], local: Option<usize>) {
-        for_each_scanned_name(value, |n| self.flag(n, local));
+        for_each_scanned_name(value, |n| self.flag(n, local, true));
+    }
+
+    /// postconf's `user_supplied`, main.cf aside: the name is set in this
+    /// service's `-o` options, or (for a main.cf reference) in any
+    /// service's options.
+    fn user_supplied_by_master(&self, name: &[u8], local: Option<usize>) -> bool {
+        let in_space = |l: &Local| {
+            self.spaces
+                .get(l.space)
+                .is_some_and(|s| s.params.contains_key(name))
+        };
+        match local.and_then(|i| self.locals.get(i)) {
+            Some(l) => in_space(l),
+            None => local.is_none() && self.locals.iter().any(in_space),
+        }
     }
 
     fn default_of(&self, name: &[u8]) -> Option<Cow<'_, [u8]>> {
@@ -964,7 +997,8 @@ impl<'a> Ctx<'a> {
             }
         }
         for c in candidates {
-            self.flag(&c, local);
+            // Database-client names are never reported undefined.
+            self.flag(&c, local, false);
         }
     }
 
@@ -982,7 +1016,7 @@ impl<'a> Ctx<'a> {
             .split(|&b| b == b',' || is_ws(b))
             .filter(|n| !n.is_empty())
         {
-            self.flag(name, local);
+            self.flag(name, local, true);
         }
     }
 
@@ -1065,7 +1099,7 @@ impl<'a> Ctx<'a> {
             }
         }
         for n in names {
-            self.flag(&n, None);
+            self.flag(&n, None, true);
         }
     }
 }
@@ -1192,6 +1226,7 @@ impl Known {
         let mut space_index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut spaces: Vec<Space> = Vec::new();
         let mut locals: Vec<Local> = Vec::new();
+        let mut undefined: Vec<(bool, Vec<u8>)> = Vec::new();
         for e in &entries {
             let mut label = e.service().to_vec();
             label.push(b'/');
@@ -1261,6 +1296,7 @@ impl Known {
                     spaces: &spaces,
                     locals: &mut locals,
                     defaults: &defaults,
+                    undefined: &mut undefined,
                 };
                 ctx.restriction_classes(&params, Some(li));
                 ctx.scan_space(&mut params, Some(li))
@@ -1282,6 +1318,7 @@ impl Known {
                 spaces: &spaces,
                 locals: &mut locals,
                 defaults: &defaults,
+                undefined: &mut undefined,
             };
             ctx.scan_defaults();
             ctx.restriction_classes(&main, None);
@@ -1298,7 +1335,16 @@ impl Known {
             read_only_master,
             master_error,
             defaults,
+            undefined,
         }
+    }
+
+    /// The references postconf reports as `undefined parameter: NAME`
+    /// while scanning (every occurrence, in scan order): `true` for a
+    /// reference in a master.cf `-o` value (reported against master.cf),
+    /// `false` for main.cf values, defaults and restriction classes.
+    pub fn undefined(&self) -> impl Iterator<Item = (bool, &[u8])> + '_ {
+        self.undefined.iter().map(|(m, n)| (*m, n.as_slice()))
     }
 
     /// True when postconf knows `name` (in the global name space): `-n`
@@ -1339,6 +1385,28 @@ impl Known {
                 Some(MainState::User) => Some((i, true)),
                 _ => Some((i, false)),
             })
+    }
+
+    /// The main.cf parameters `postconf -n` prints, borrowed: (name, raw
+    /// value), sorted by name.
+    pub fn shown_main_iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.main_after_read_only()
+            .filter(|&(_, known)| known)
+            .map(|(i, _)| (self.main.name(i), self.main.value(i)))
+    }
+
+    /// Every main.cf parameter once (the last definition's value), borrowed
+    /// and sorted by name, read-only assignments included.
+    pub fn main_params(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.main
+            .sorted
+            .iter()
+            .map(|&i| (self.main.name(i), self.main.value(i)))
+    }
+
+    /// The main.cf value of `name` (last definition), if main.cf sets it.
+    pub fn main_value(&self, name: &[u8]) -> Option<&[u8]> {
+        self.main.get(name)
     }
 
     fn main_pair(&self, i: usize) -> (Vec<u8>, Vec<u8>) {

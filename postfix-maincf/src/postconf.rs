@@ -89,6 +89,16 @@ pub fn normalize(value: &[u8]) -> Vec<u8> {
 
 /// [`normalize`], appending to `out`.
 fn normalize_into(value: &[u8], out: &mut Vec<u8>) {
+    // Most values need nothing: no TAB/CR/LF, no double space, no space at
+    // either end.
+    if memchr::memchr3(b'\t', b'\r', b'\n', value).is_none()
+        && memchr::memmem::find(value, b"  ").is_none()
+        && value.first() != Some(&b' ')
+        && value.last() != Some(&b' ')
+    {
+        out.extend_from_slice(value);
+        return;
+    }
     let start = out.len();
     let mut pending = false;
     for &b in value {
@@ -126,10 +136,9 @@ pub fn show(
         out.messages
             .push(Message::Warning(d.postconf_message(&main_path)));
     }
-    let params = main.effective();
-    let values = Values(&params);
 
-    // 2. master.cf.
+    // 2. master.cf, and the names postconf knows (`known` also holds the
+    // effective main.cf values, sorted and indexed).
     let known = match Known::try_new_with_host(main, master_cf, options.host.clone()) {
         Ok(k) => k,
         Err(e) => {
@@ -139,6 +148,7 @@ pub fn show(
             ));
         }
     };
+    let values = Values(&known);
 
     let with_defaults = |name: &[u8]| -> Option<Vec<u8>> {
         if let Some(v) = values.get(name) {
@@ -185,26 +195,11 @@ pub fn show(
             text(value)
         )));
     }
-    let mut undefined: Vec<String> = Vec::new();
-    let flag = |n: &[u8], undefined: &mut Vec<String>| {
-        if !values.contains_key(n) && !known.is_known(n) {
-            undefined.push(format!("{main_path}: undefined parameter: {}", text(n)));
-        }
-    };
-    if let Some(classes) = values.get(&b"smtpd_restriction_classes"[..])
-        && let Ok(e) = expand::expand(classes, &main_only)
-    {
-        for class in e
-            .value
-            .split(|&b| matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n'))
-            .filter(|c| !c.is_empty())
-        {
-            flag(class, &mut undefined);
-        }
-    }
+    // The names are flagged by `known` (which scans every value, the
+    // defaults and the restriction classes exactly as postconf does); the
+    // syntax warnings come from scanning the values that are not plain.
     // Default values are scanned too; only the computed ones (myhostname
-    // and mydomain follow main.cf's mydomain) can name a parameter that is
-    // neither set nor built in.
+    // and mydomain follow main.cf's mydomain) can hold a malformed `$`.
     for name in [&b"myhostname"[..], b"mydomain"] {
         if values.contains_key(name) {
             continue;
@@ -212,42 +207,48 @@ pub fn show(
         let Some(default) = known.defaults().get(name) else {
             continue;
         };
+        if crate::known::simple_scan(&default, |_| {}) {
+            continue;
+        }
         for event in expand::scan(&default).events {
-            match event {
-                ScanEvent::Name(n) => flag(&n, &mut undefined),
-                ScanEvent::Warning(w) => out.messages.push(Message::Warning(w.postconf_message())),
+            if let ScanEvent::Warning(w) = event {
+                out.messages.push(Message::Warning(w.postconf_message()));
             }
         }
     }
-    for p in &params {
-        let (name, value) = (p.name.as_ref(), p.value.as_ref());
-        if defaults::is_read_only(name) {
+    for (name, value) in known.main_params() {
+        let builtin = known.is_builtin(name);
+        if builtin && (defaults::is_read_only(name) || defaults::is_raw(name)) {
             continue;
         }
-        if defaults::is_raw(name) && known.is_builtin(name) {
-            continue;
-        }
-        for event in expand::scan(value).events {
-            match event {
-                ScanEvent::Name(n) => flag(&n, &mut undefined),
-                ScanEvent::Warning(w) => {
-                    if w.is_fatal() {
-                        out.messages.push(Message::Fatal(w.postconf_message()));
-                        out.stdout.clear();
-                        out.status = 1;
-                        return out;
-                    }
-                    out.messages.push(Message::Warning(w.postconf_message()));
+        if !crate::known::simple_scan(value, |_| {}) {
+            for event in expand::scan(value).events {
+                let ScanEvent::Warning(w) = event else {
+                    continue;
+                };
+                if w.is_fatal() {
+                    out.messages.push(Message::Fatal(w.postconf_message()));
+                    out.stdout.clear();
+                    out.status = 1;
+                    return out;
                 }
+                out.messages.push(Message::Warning(w.postconf_message()));
             }
         }
-        if (known.is_builtin(name) || known.is_service(name))
+        if (builtin || known.is_service(name))
             && !defaults::is_legacy(name)
             && let Err(e) = expand::expand(value, &with_defaults)
         {
             return fail_expansion(out, &e, "macro processing error");
         }
     }
+    let mut undefined: Vec<String> = known
+        .undefined()
+        .map(|(master, n)| {
+            let file = if master { "master.cf" } else { "main.cf" };
+            format!("{config_dir}/{file}: undefined parameter: {}", text(n))
+        })
+        .collect();
     undefined.sort();
     out.messages
         .extend(undefined.into_iter().map(Message::Warning));
@@ -290,8 +291,8 @@ pub fn show(
     };
     let default_of = |name: &[u8]| known.defaults().get(name).map(|v| v.into_owned());
     if names.is_empty() && options.nondefault {
-        for p in main.effective() {
-            if known.is_known(&p.name) && print(&p.name, &p.value, &mut out).is_err() {
+        for (name, value) in known.shown_main_iter() {
+            if print(name, value, &mut out).is_err() {
                 return out.fatal("macro processing error".into());
             }
         }
@@ -356,17 +357,12 @@ pub fn show(
     out
 }
 
-/// The effective main.cf values, sorted by name: looked up by binary
-/// search (cheaper than a hash map for one pass over a large file).
-struct Values<'a>(&'a [crate::Parameter<'a>]);
+/// The effective main.cf values, as `known` indexed them.
+struct Values<'a>(&'a Known);
 
 impl Values<'_> {
     fn get(&self, name: &[u8]) -> Option<&[u8]> {
-        self.0
-            .binary_search_by(|p| p.name.as_ref().cmp(name))
-            .ok()
-            .and_then(|i| self.0.get(i))
-            .map(|p| p.value.as_ref())
+        self.0.main_value(name)
     }
 
     fn contains_key(&self, name: &[u8]) -> bool {
