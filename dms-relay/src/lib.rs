@@ -10,8 +10,10 @@
 
 pub use postfix_table::Table;
 
+pub mod apply;
 pub mod env;
 pub mod fsutil;
+pub mod ops;
 pub mod render;
 pub mod store;
 pub mod types;

@@ -617,6 +617,19 @@ pub struct Documents {
 }
 
 impl Documents {
+    /// Both documents, from their current content (for in-memory use; a
+    /// [`ConfigDir`] loads them from disk).
+    pub fn from_parts(relaymap: RelayMap, sasl: SaslPasswords) -> Self {
+        let relay_orig = relaymap.to_bytes();
+        let sasl_orig = sasl.to_bytes();
+        Documents {
+            relaymap,
+            sasl,
+            relay_orig,
+            sasl_orig,
+        }
+    }
+
     /// The typed view; passwords only when `passwords` is true.
     pub fn listing(&mut self, passwords: bool) -> Listing {
         let mut out = Listing::default();

@@ -5,6 +5,7 @@
 //! regression inputs through the very same code on every `cargo test`.
 
 pub mod checks;
+pub mod dms_checks;
 pub mod maincf_checks;
 
 use arbitrary::Arbitrary;
