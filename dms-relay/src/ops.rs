@@ -37,6 +37,9 @@ struct DomainState {
     credentials: Option<(String, String)>,
 }
 
+/// A change to one domain's expected state.
+type Update = Box<dyn FnOnce(&mut DomainState)>;
+
 /// The expected state per (lower-cased) sender domain.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Model {
@@ -83,7 +86,7 @@ impl Model {
         if !accepted {
             return;
         }
-        let (domain, f): (&SenderDomain, Box<dyn FnOnce(&mut DomainState)>) = match cmd {
+        let (domain, f): (&SenderDomain, Update) = match cmd {
             Command::AddDomain { domain, relay } => {
                 let relay = relay.to_string();
                 (

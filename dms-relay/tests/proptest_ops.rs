@@ -8,7 +8,13 @@ use dms_relay::ops::Model;
 use dms_relay::store::{Command, Documents, RelayMap, SaslPasswords};
 use proptest::prelude::*;
 
-const DOMAINS: &[&str] = &["example.org", "Example.ORG", "b.test", "sub.b.test", "x.test"];
+const DOMAINS: &[&str] = &[
+    "example.org",
+    "Example.ORG",
+    "b.test",
+    "sub.b.test",
+    "x.test",
+];
 
 fn relaymap_line() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -51,7 +57,13 @@ fn command() -> impl Strategy<Value = Result<Command, String>> {
         Just("x.test\n@evil.test".to_string()),
     ];
     let host = prop::sample::select(vec!["smtp.relay.test", "h2.test", "[bad", "h h"]);
-    let port = prop::sample::select(vec![None, Some("25"), Some("587"), Some("0"), Some("25abc")]);
+    let port = prop::sample::select(vec![
+        None,
+        Some("25"),
+        Some("587"),
+        Some("0"),
+        Some("25abc"),
+    ]);
     let pw = prop::sample::select(vec!["secret", "p:w&\\1", "", "pw\nline"]);
     (0..6u8, domain, host, port, pw).prop_map(|(kind, d, h, p, pw)| {
         let r = match kind {

@@ -212,6 +212,36 @@ impl EditError {
     }
 }
 
+/// postconf edit key of every entry node -> the node positions, in file
+/// order. An entry whose key contains VT or FF is also listed under the
+/// key cut there (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EditIndex {
+    map: hashbrown::HashMap<Box<[u8]>, Vec<usize>>,
+}
+
+impl EditIndex {
+    fn build(cf: &MainCf) -> Self {
+        let mut index = EditIndex::default();
+        for (i, node) in cf.nodes.iter().enumerate() {
+            index.add(cf, i, node);
+        }
+        index
+    }
+
+    fn add(&mut self, cf: &MainCf, i: usize, node: &Node) {
+        if node.kind != (Kind::Logical { orphan: false }) {
+            return;
+        }
+        let key = edit_key(cf.node_bytes(node));
+        self.map.entry(key.into()).or_default().push(i);
+        if let Some(end) = key.iter().position(|&b| b == 0x0b || b == 0x0c) {
+            let cut = key.get(..end).unwrap_or_default();
+            self.map.entry(cut.into()).or_default().push(i);
+        }
+    }
+}
+
 /// One parsed request: a name and, for `Set`, its value.
 type Request = (Vec<u8>, Option<Vec<u8>>);
 
@@ -505,11 +535,24 @@ impl MainCf {
             return report;
         }
         let eol = self.file_eol();
+        let index = match self.edit_index.take() {
+            Some(index) => index,
+            None => EditIndex::build(self),
+        };
+        // The entries that may match, in file order.
+        let mut candidates: Vec<usize> = table
+            .keys()
+            .filter_map(|name| index.map.get(name.as_slice()))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
         let mut replaced: Vec<(usize, Vec<Node>)> = Vec::new();
-        for (index, node) in self.nodes.iter().enumerate() {
-            if node.kind != (Kind::Logical { orphan: false }) {
+        for index in candidates {
+            let Some(node) = self.nodes.get(index) else {
                 continue;
-            }
+            };
             let bytes = self.node_bytes(node);
             let mut key = edit_key(bytes);
             if !table.contains_key(key) {
@@ -535,6 +578,15 @@ impl MainCf {
                 replaced.push((index, owned_nodes(&text)));
             }
         }
+        // The index stays valid while every rewritten entry is still one
+        // entry node with the same key at the same position.
+        let mut index = Some(index);
+        if replaced
+            .iter()
+            .any(|(_, new)| new.len() != 1 || mode != EditMode::Set)
+        {
+            index = None;
+        }
         report.changed = !replaced.is_empty();
         // Splice the rewritten entries in, back to front so indices hold.
         for (index, new_nodes) in replaced.into_iter().rev() {
@@ -557,10 +609,19 @@ impl MainCf {
                     text.extend_from_slice(eol);
                     report.appended += 1;
                 }
+                let first_new = self.nodes.len();
                 self.nodes.extend(owned_nodes(&text));
+                if let Some(index) = index.as_mut() {
+                    for i in first_new..self.nodes.len() {
+                        if let Some(node) = self.nodes.get(i) {
+                            index.add(self, i, node);
+                        }
+                    }
+                }
                 report.changed = true;
             }
         }
+        self.edit_index = index;
         report
     }
 

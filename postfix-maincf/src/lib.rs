@@ -79,6 +79,9 @@ struct Node {
 pub struct MainCf {
     src: Vec<u8>,
     nodes: Vec<Node>,
+    /// postconf edit key -> entry nodes, built by the first edit and kept
+    /// up to date while edits leave node positions alone (see `edit`).
+    edit_index: Option<edit::EditIndex>,
 }
 
 /// One `name = value` definition, as Postfix stores it.
@@ -277,7 +280,11 @@ impl MainCf {
     pub fn from_vec(src: Vec<u8>) -> Self {
         let mut nodes = Vec::new();
         segment_into(&src, 0, &mut nodes);
-        MainCf { src, nodes }
+        MainCf {
+            src,
+            nodes,
+            edit_index: None,
+        }
     }
 
     /// Parses, refusing files that postconf refuses (a line without `=` or
