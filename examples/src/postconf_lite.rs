@@ -148,7 +148,7 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
         }
         return edit(&main_path, mode, &flags.names, stderr);
     }
-    let bytes = match std::fs::read(&main_path) {
+    let bytes = match crate::read_file(Path::new(&main_path)) {
         Ok(b) => b,
         Err(e) => return fatal(&format!("open {main_path}: {}", io_error(&e))),
     };

@@ -109,7 +109,7 @@ fn for_each_scanned_name(value: &[u8], mut f: impl FnMut(&[u8])) {
 /// with each referenced name and returns true; such a value has nothing
 /// to warn about. Returns false, having called nothing, otherwise: use
 /// [`expand::scan`].
-pub(crate) fn simple_scan(value: &[u8], mut f: impl FnMut(&[u8])) -> bool {
+pub(crate) fn simple_scan<'v>(value: &'v [u8], mut f: impl FnMut(&'v [u8])) -> bool {
     if memchr::memchr(b'$', value).is_none() {
         return true;
     }
@@ -117,7 +117,7 @@ pub(crate) fn simple_scan(value: &[u8], mut f: impl FnMut(&[u8])) -> bool {
         return false;
     }
     // One pass when there are few names (there usually are).
-    let mut first: [&[u8]; 8] = [&[]; 8];
+    let mut first: [&'v [u8]; 8] = [&[]; 8];
     let mut count = 0;
     for r in SimpleRefs(value) {
         let Some(name) = r else {
@@ -193,6 +193,10 @@ impl<'a> Iterator for SimpleRefs<'a> {
 
 // ---------------------------------------------------------------------------
 // main.cf parameters
+
+/// Main.cf size (parameters) from which [`Ctx::scan_main`] uses two
+/// threads.
+const PARALLEL_SCAN_MIN: usize = 8192;
 
 /// Multiplier of [`NameHasher`] (2^64 / golden ratio).
 const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -1075,6 +1079,9 @@ impl<'a> Ctx<'a> {
     /// deletes them), sorted by name.
     fn scan_main(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let main: &'a MainParams = self.main;
+        if self.locals.is_empty() && main.sorted.len() >= PARALLEL_SCAN_MIN {
+            return self.scan_main_parallel();
+        }
         let mut deleted = Vec::new();
         for &i in &main.sorted {
             let (name, value) = (main.name(i), main.value(i));
@@ -1083,6 +1090,77 @@ impl<'a> Ctx<'a> {
                 deleted.push((name.to_vec(), value.to_vec()));
             }
         }
+        deleted
+    }
+
+    /// [`Ctx::scan_main`] for large files without master.cf name spaces:
+    /// the plain references of user-defined parameters (most of a large
+    /// file) are looked up on two threads first (lookups only), then
+    /// applied in one pass; everything else goes through
+    /// [`Ctx::scan_param`] as usual. The effects of flagging commute, so
+    /// the result is the sequential one.
+    fn scan_main_parallel(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        enum Ref<'v> {
+            Found(usize),
+            Missing(&'v [u8]),
+        }
+        let main: &'a MainParams = self.main;
+        let state: &[MainState] = self.state;
+        let resolve = |part: &[usize]| {
+            let mut refs: Vec<Ref<'a>> = Vec::new();
+            let mut rest: Vec<usize> = Vec::new();
+            for &i in part {
+                if state.get(i) == Some(&MainState::InTable) {
+                    rest.push(i);
+                    continue;
+                }
+                let plain = simple_scan(main.value(i), |n| {
+                    refs.push(match main.find(n) {
+                        Some(j) => Ref::Found(j),
+                        None => Ref::Missing(n),
+                    })
+                });
+                if !plain {
+                    rest.push(i);
+                }
+            }
+            (refs, rest)
+        };
+        let (first, second) = main.sorted.split_at(main.sorted.len() / 2);
+        let (a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| resolve(second));
+            let mine = resolve(first);
+            (mine, other.join())
+        });
+        let b = b.unwrap_or_else(|_| resolve(second));
+        let mut deleted = Vec::new();
+        for (refs, rest) in [a, b] {
+            for r in refs {
+                match r {
+                    Ref::Found(j) => {
+                        if let Some(st) = self.state.get_mut(j)
+                            && *st == MainState::Unused
+                        {
+                            *st = MainState::User;
+                        }
+                    }
+                    Ref::Missing(n) => {
+                        if !self.table.contains_key(n) {
+                            self.undefined.push((false, n.to_vec()));
+                        }
+                    }
+                }
+            }
+            for i in rest {
+                let (name, value) = (main.name(i), main.value(i));
+                let in_table = self.state.get(i) == Some(&MainState::InTable);
+                if !self.scan_param(name, value, None, in_table) {
+                    deleted.push((name.to_vec(), value.to_vec()));
+                }
+            }
+        }
+        // Same order as the sequential scan.
+        deleted.sort();
         deleted
     }
 
@@ -1402,6 +1480,19 @@ impl Known {
             .sorted
             .iter()
             .map(|&i| (self.main.name(i), self.main.value(i)))
+    }
+
+    /// Every main.cf parameter once, sorted by name, with whether its name
+    /// is in postconf's parameter table (built-in, legacy, read-only or
+    /// service-dependent): (name, raw value, in table).
+    pub(crate) fn main_entries(&self) -> impl Iterator<Item = (&[u8], &[u8], bool)> + '_ {
+        self.main.sorted.iter().map(|&i| {
+            (
+                self.main.name(i),
+                self.main.value(i),
+                self.state.get(i) == Some(&MainState::InTable),
+            )
+        })
     }
 
     /// The main.cf value of `name` (last definition), if main.cf sets it.

@@ -266,7 +266,6 @@ fn segment_into(src: &[u8], base: usize, out: &mut Vec<Node>) {
         };
         next_first = Some(here);
     }
-    out.shrink_to_fit();
 }
 
 impl MainCf {

@@ -37,6 +37,10 @@ use crate::defaults::{self, HostDefaults};
 use crate::expand::{self, ScanEvent};
 use crate::known::Known;
 
+/// main.cf size from which [`show`] reads the diagnostics and the known
+/// names on two threads.
+const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+
 /// What to show (postconf's `-n`, `-h`, `-x`).
 #[derive(Debug, Clone, Default)]
 pub struct ShowOptions {
@@ -91,11 +95,15 @@ pub fn normalize(value: &[u8]) -> Vec<u8> {
 fn normalize_into(value: &[u8], out: &mut Vec<u8>) {
     // Most values need nothing: no TAB/CR/LF, no double space, no space at
     // either end.
-    if memchr::memchr3(b'\t', b'\r', b'\n', value).is_none()
-        && memchr::memmem::find(value, b"  ").is_none()
-        && value.first() != Some(&b' ')
+    let plain = value.first() != Some(&b' ')
         && value.last() != Some(&b' ')
-    {
+        && !value.windows(2).any(|w| {
+            matches!(
+                w,
+                [b'\t' | b'\r' | b'\n', _] | [_, b'\t' | b'\r' | b'\n'] | [b' ', b' ']
+            )
+        });
+    if plain {
         out.extend_from_slice(value);
         return;
     }
@@ -128,18 +136,28 @@ pub fn show(
     let main_path = format!("{config_dir}/main.cf");
     let text = |b: &[u8]| printable_lossy(b, true);
 
-    // 1. Reading main.cf.
-    for d in main.diagnostics() {
+    // 1. Reading main.cf, while (2.) master.cf and the names postconf
+    // knows are worked out on a second thread (`known` also holds the
+    // effective main.cf values, sorted and indexed).
+    let build_known = || Known::try_new_with_host(main, master_cf, options.host.clone());
+    let (diagnostics, known) = if main.src.len() < PARALLEL_MIN_BYTES {
+        (main.diagnostics(), build_known())
+    } else {
+        std::thread::scope(|scope| {
+            let known = scope.spawn(build_known);
+            let diagnostics = main.diagnostics();
+            let known = known.join().unwrap_or_else(|_| build_known());
+            (diagnostics, known)
+        })
+    };
+    for d in diagnostics {
         if d.is_fatal() {
             return out.fatal(d.postconf_message(&main_path));
         }
         out.messages
             .push(Message::Warning(d.postconf_message(&main_path)));
     }
-
-    // 2. master.cf, and the names postconf knows (`known` also holds the
-    // effective main.cf values, sorted and indexed).
-    let known = match Known::try_new_with_host(main, master_cf, options.host.clone()) {
+    let known = match known {
         Ok(k) => k,
         Err(e) => {
             return out.fatal(format!(
@@ -216,8 +234,8 @@ pub fn show(
             }
         }
     }
-    for (name, value) in known.main_params() {
-        let builtin = known.is_builtin(name);
+    for (name, value, in_table) in known.main_entries() {
+        let builtin = in_table && known.is_builtin(name);
         if builtin && (defaults::is_read_only(name) || defaults::is_raw(name)) {
             continue;
         }
@@ -235,7 +253,7 @@ pub fn show(
                 out.messages.push(Message::Warning(w.postconf_message()));
             }
         }
-        if (builtin || known.is_service(name))
+        if (builtin || (in_table && known.is_service(name)))
             && !defaults::is_legacy(name)
             && let Err(e) = expand::expand(value, &with_defaults)
         {
