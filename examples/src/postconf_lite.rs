@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use postfix_maincf::postconf::{Message, ShowOptions, show};
+use postfix_maincf::postconf::{Message, ShowOptions, show_to};
 use postfix_maincf::{EditMode, MainCf};
 
 use crate::edit_file_locked;
@@ -158,7 +158,9 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
     }
     let master_path = PathBuf::from(format!("{dir}/master.cf"));
     let master = read_master(&master_path, stderr);
-    let out = show(
+    // The lines go to stdout as they are made (in large chunks).
+    let shown = show_to(
+        stdout,
         &dir,
         &cf,
         &master,
@@ -170,7 +172,17 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
         },
         &flags.names,
     );
-    let _ = stdout.write_all(&out.stdout);
+    let out = match shown {
+        Ok(out) => out,
+        Err(e) => {
+            let _ = writeln!(
+                stderr,
+                "{PROG}: fatal: write error on standard output: {}",
+                io_error(&e)
+            );
+            return 1;
+        }
+    };
     let _ = stdout.flush();
     for m in &out.messages {
         let _ = match m {

@@ -291,7 +291,8 @@ type Table = HashMap<Vec<u8>, Node, NameHashState>;
 /// No entry (end of a hash chain).
 const NO_ENTRY: u32 = u32::MAX;
 
-/// One main.cf parameter: byte ranges in [`MainParams::bytes`].
+/// One main.cf parameter: byte ranges in [`MainParams::src`] followed by
+/// [`MainParams::own`] (see [`MainParams::slice`]).
 #[derive(Debug, Clone)]
 struct MainEntry {
     name: (usize, usize),
@@ -301,35 +302,59 @@ struct MainEntry {
 }
 
 /// main.cf's parameters, the last definition of a name winning, as
-/// Postfix's dictionary holds them. Names and values live in one buffer,
-/// the index is small (a main.cf may have tens of thousands of
-/// parameters, each looked up when referenced: allocations and cache
-/// misses are what costs).
+/// Postfix's dictionary holds them. Names and values are borrowed from the
+/// document's bytes where they lie there as they are (definitions on one
+/// physical line: nearly all), the others are copied into one buffer; the
+/// index is small (a main.cf may have tens of thousands of parameters,
+/// each looked up when referenced: copies, allocations, page faults and
+/// cache misses are what costs).
 #[derive(Debug, Clone, Default)]
-struct MainParams {
-    bytes: Vec<u8>,
+struct MainParams<'a> {
+    /// The document's bytes.
+    src: &'a [u8],
+    /// Names and values that are not in `src` as they are (joined
+    /// continuation lines, edited entries).
+    own: Vec<u8>,
     /// In order of first definition.
     entries: Vec<MainEntry>,
     /// Indices into `entries`, sorted by name (byte order).
-    sorted: Vec<usize>,
+    sorted: Vec<u32>,
     /// 32 bits of a name's hash -> first entry with that key (entries
     /// sharing a key chain through [`MainEntry::next`]).
     index: HashMap<u32, u32, BuildHasherDefault<PrehashedHasher>>,
     hasher: NameHashState,
 }
 
-impl MainParams {
-    fn from_cf(cf: &crate::MainCf) -> Self {
-        let mut m = MainParams::default();
-        let params = cf.parameters();
+/// Where `part` lies in `whole`, when it is a sub-slice of it.
+fn range_in(whole: &[u8], part: &[u8]) -> Option<(usize, usize)> {
+    // Address arithmetic only: a slice of another allocation cannot lie
+    // inside `whole` (and an empty one reads as empty wherever it is).
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some((start, end))
+}
+
+impl<'a> MainParams<'a> {
+    /// The parameters of `cf`; what [`crate::MainCf::diagnostics`] reports,
+    /// found on the way, goes to `diagnostics` (in file order).
+    fn from_cf(cf: &'a crate::MainCf, diagnostics: &mut Vec<crate::Diagnostic>) -> Self {
+        let mut m = MainParams {
+            src: &cf.src,
+            ..MainParams::default()
+        };
+        let lines = cf.logical_lines();
         // At most one parameter per line: room for all without rehashing.
-        let most = params.size_hint().1.unwrap_or(0);
+        let most = lines.size_hint().1.unwrap_or(0);
         m.entries.reserve(most);
         m.index.reserve(most);
-        for p in params {
-            let start = m.bytes.len();
-            m.bytes.extend_from_slice(&p.value);
-            let value = (start, m.bytes.len());
+        for p in lines {
+            let p = match p {
+                Ok(p) => p,
+                Err(d) => {
+                    diagnostics.push(d);
+                    continue;
+                }
+            };
             // (Past 2^32 - 1 names, and so never: unreachable entries.)
             let new = u32::try_from(m.entries.len()).unwrap_or(NO_ENTRY);
             let next = match m.index.entry(m.key(&p.name)) {
@@ -339,36 +364,59 @@ impl MainParams {
                 }
                 Entry::Occupied(mut slot) => {
                     let first = *slot.get();
-                    let found = chain_find(&m.entries, &m.bytes, first, &p.name);
-                    if let Some(e) = found.and_then(|i| m.entries.get_mut(i)) {
-                        // Redefined: the last value wins.
-                        e.value = value;
+                    let found = chain_find_in(&m.entries, m.src, &m.own, first, &p.name);
+                    if let Some(i) = found {
+                        // Redefined: the last value wins, with a warning
+                        // when it differs from the one it replaces.
+                        let old = m.value(i);
+                        if *old != *p.value {
+                            diagnostics.push(crate::Diagnostic {
+                                line: p.line,
+                                kind: crate::DiagnosticKind::Overriding {
+                                    name: p.name.into_owned(),
+                                    old_value: old.to_vec(),
+                                },
+                            });
+                        }
+                        let value = m.store(&p.value);
+                        if let Some(e) = m.entries.get_mut(i) {
+                            e.value = value;
+                        }
                         continue;
                     }
                     slot.insert(new);
                     first
                 }
             };
-            let start = m.bytes.len();
-            m.bytes.extend_from_slice(&p.name);
-            m.entries.push(MainEntry {
-                name: (start, m.bytes.len()),
-                value,
-                next,
-            });
+            let name = m.store(&p.name);
+            let value = m.store(&p.value);
+            m.entries.push(MainEntry { name, value, next });
         }
-        let mut sorted: Vec<usize> = (0..m.entries.len()).collect();
-        sorted.sort_unstable_by(|&a, &b| m.name(a).cmp(m.name(b)));
+        let mut sorted: Vec<u32> = (0..m.entries.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        sorted.sort_unstable_by(|&a, &b| m.name(a as usize).cmp(m.name(b as usize)));
         m.sorted = sorted;
         m
     }
 
-    fn key(&self, name: &[u8]) -> u32 {
-        (self.hasher.hash_one(name) >> 32) as u32
+    /// The range of `part`: in `src` when it lies there, else copied.
+    fn store(&mut self, part: &[u8]) -> (usize, usize) {
+        if let Some(r) = range_in(self.src, part) {
+            return r;
+        }
+        let base = self.src.len() + self.own.len();
+        self.own.extend_from_slice(part);
+        (base, base + part.len())
     }
 
-    fn slice(&self, (start, end): (usize, usize)) -> &[u8] {
-        self.bytes.get(start..end).unwrap_or_default()
+    /// The bytes of a range made by [`MainParams::store`].
+    fn slice(&self, span: (usize, usize)) -> &[u8] {
+        slice_of(self.src, &self.own, span)
+    }
+
+    fn key(&self, name: &[u8]) -> u32 {
+        (self.hasher.hash_one(name) >> 32) as u32
     }
 
     fn name(&self, i: usize) -> &[u8] {
@@ -379,9 +427,14 @@ impl MainParams {
         self.entries.get(i).map_or(&[], |e| self.slice(e.value))
     }
 
+    /// Entry indices in name order.
+    fn sorted(&self) -> impl Iterator<Item = usize> + '_ {
+        self.sorted.iter().map(|&i| i as usize)
+    }
+
     fn find(&self, name: &[u8]) -> Option<usize> {
         let first = *self.index.get(&self.key(name))?;
-        chain_find(&self.entries, &self.bytes, first, name)
+        chain_find(self, first, name)
     }
 
     fn get(&self, name: &[u8]) -> Option<&[u8]> {
@@ -389,20 +442,42 @@ impl MainParams {
     }
 }
 
+/// [`MainParams::slice`] of `src` followed by `own`.
+fn slice_of<'s>(src: &'s [u8], own: &'s [u8], (start, end): (usize, usize)) -> &'s [u8] {
+    let base = src.len();
+    if start < base {
+        src.get(start..end)
+    } else {
+        own.get(start.saturating_sub(base)..end.saturating_sub(base))
+    }
+    .unwrap_or_default()
+}
+
 /// The entry named `name` on the hash chain starting at `first`.
-fn chain_find(entries: &[MainEntry], bytes: &[u8], first: u32, name: &[u8]) -> Option<usize> {
+fn chain_find(m: &MainParams<'_>, first: u32, name: &[u8]) -> Option<usize> {
+    chain_find_in(&m.entries, m.src, &m.own, first, name)
+}
+
+/// [`chain_find`] over the parts of a [`MainParams`].
+fn chain_find_in(
+    entries: &[MainEntry],
+    src: &[u8],
+    own: &[u8],
+    first: u32,
+    name: &[u8],
+) -> Option<usize> {
     let mut i = first;
     loop {
         let at = usize::try_from(i).ok()?;
         let e = entries.get(at)?;
-        if bytes.get(e.name.0..e.name.1) == Some(name) {
+        if slice_of(src, own, e.name) == name {
             return Some(at);
         }
         i = e.next;
     }
 }
 
-impl Lookup for MainParams {
+impl Lookup for MainParams<'_> {
     fn lookup(&self, name: &[u8]) -> Option<Cow<'_, [u8]>> {
         self.get(name).map(Cow::Borrowed)
     }
@@ -411,7 +486,7 @@ impl Lookup for MainParams {
 /// [`Defaults::for_main_cf`] from the parameters already collected (its
 /// `myhostname` / `mydomain` settings expanded recursively with main.cf
 /// values only; an expansion error counts as "not set").
-fn defaults_for(host: HostDefaults, main: &MainParams) -> Defaults {
+fn defaults_for(host: HostDefaults, main: &MainParams<'_>) -> Defaults {
     let eval = |name: &[u8]| {
         main.get(name)
             .and_then(|v| expand::expand(v, main).ok())
@@ -810,10 +885,10 @@ struct Local {
 
 /// The names postconf knows for one main.cf and master.cf.
 #[derive(Debug, Clone)]
-pub struct Known {
+pub struct Known<'a> {
     /// Built-in, legacy, read-only and service-dependent names.
     table: Table,
-    main: MainParams,
+    main: MainParams<'a>,
     /// Per [`MainParams::entries`].
     state: Vec<MainState>,
     read_only_main: Vec<(Vec<u8>, Vec<u8>)>,
@@ -823,6 +898,11 @@ pub struct Known {
     master_error: Option<MasterCfError>,
     defaults: Defaults,
     undefined: Vec<(bool, Vec<u8>)>,
+    /// [`crate::MainCf::diagnostics`], found while reading the parameters.
+    main_diagnostics: Vec<crate::Diagnostic>,
+    /// Per [`MainParams::entries`]: the value is known to have nothing to
+    /// warn about (only plain `$name` references, if any).
+    plain: Vec<bool>,
 }
 
 /// What postconf makes of one main.cf name.
@@ -838,8 +918,11 @@ enum MainState {
 
 struct Ctx<'a> {
     table: &'a mut Table,
-    main: &'a MainParams,
+    main: &'a MainParams<'a>,
     state: &'a mut [MainState],
+    /// Per [`MainParams::entries`]: true when the value is known to be
+    /// plain ([`simple_scan`] returned true), false when not known.
+    plain: &'a mut [bool],
     spaces: &'a [Space],
     locals: &'a mut [Local],
     defaults: &'a Defaults,
@@ -1078,12 +1161,12 @@ impl<'a> Ctx<'a> {
     /// main.cf's name space; returns the read-only assignments (postconf
     /// deletes them), sorted by name.
     fn scan_main(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let main: &'a MainParams = self.main;
+        let main: &'a MainParams<'a> = self.main;
         if self.locals.is_empty() && main.sorted.len() >= PARALLEL_SCAN_MIN {
             return self.scan_main_parallel();
         }
         let mut deleted = Vec::new();
-        for &i in &main.sorted {
+        for i in main.sorted() {
             let (name, value) = (main.name(i), main.value(i));
             let in_table = self.state.get(i) == Some(&MainState::InTable);
             if !self.scan_param(name, value, None, in_table) {
@@ -1100,31 +1183,41 @@ impl<'a> Ctx<'a> {
     /// [`Ctx::scan_param`] as usual. The effects of flagging commute, so
     /// the result is the sequential one.
     fn scan_main_parallel(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        enum Ref<'v> {
-            Found(usize),
-            Missing(&'v [u8]),
+        /// What one thread found in its part: the entries referenced
+        /// (found in main.cf) and the names referenced but not there, in
+        /// order; the entries left to [`Ctx::scan_param`]; the entries
+        /// with plain values.
+        #[derive(Default)]
+        struct Part<'v> {
+            found: Vec<u32>,
+            missing: Vec<&'v [u8]>,
+            rest: Vec<u32>,
+            plain: Vec<u32>,
         }
-        let main: &'a MainParams = self.main;
+        let main: &'a MainParams<'a> = self.main;
         let state: &[MainState] = self.state;
-        let resolve = |part: &[usize]| {
-            let mut refs: Vec<Ref<'a>> = Vec::new();
-            let mut rest: Vec<usize> = Vec::new();
+        let resolve = |part: &[u32]| {
+            let mut out = Part::default();
+            out.found.reserve(part.len());
+            out.plain.reserve(part.len());
             for &i in part {
-                if state.get(i) == Some(&MainState::InTable) {
-                    rest.push(i);
+                let at = i as usize;
+                if state.get(at) == Some(&MainState::InTable) {
+                    out.rest.push(i);
                     continue;
                 }
-                let plain = simple_scan(main.value(i), |n| {
-                    refs.push(match main.find(n) {
-                        Some(j) => Ref::Found(j),
-                        None => Ref::Missing(n),
-                    })
+                let plain = simple_scan(main.value(at), |n| match main.find(n) {
+                    // (Entry indices fit in u32: see `MainParams::from_cf`.)
+                    Some(j) => out.found.push(j as u32),
+                    None => out.missing.push(n),
                 });
-                if !plain {
-                    rest.push(i);
+                if plain {
+                    out.plain.push(i);
+                } else {
+                    out.rest.push(i);
                 }
             }
-            (refs, rest)
+            out
         };
         let (first, second) = main.sorted.split_at(main.sorted.len() / 2);
         let (a, b) = std::thread::scope(|scope| {
@@ -1134,24 +1227,25 @@ impl<'a> Ctx<'a> {
         });
         let b = b.unwrap_or_else(|_| resolve(second));
         let mut deleted = Vec::new();
-        for (refs, rest) in [a, b] {
-            for r in refs {
-                match r {
-                    Ref::Found(j) => {
-                        if let Some(st) = self.state.get_mut(j)
-                            && *st == MainState::Unused
-                        {
-                            *st = MainState::User;
-                        }
-                    }
-                    Ref::Missing(n) => {
-                        if !self.table.contains_key(n) {
-                            self.undefined.push((false, n.to_vec()));
-                        }
-                    }
+        for part in [a, b] {
+            for i in part.plain {
+                if let Some(p) = self.plain.get_mut(i as usize) {
+                    *p = true;
                 }
             }
-            for i in rest {
+            for j in part.found {
+                if let Some(st) = self.state.get_mut(j as usize)
+                    && *st == MainState::Unused
+                {
+                    *st = MainState::User;
+                }
+            }
+            for n in part.missing {
+                if !self.table.contains_key(n) {
+                    self.undefined.push((false, n.to_vec()));
+                }
+            }
+            for i in part.rest.into_iter().map(|i| i as usize) {
                 let (name, value) = (main.name(i), main.value(i));
                 let in_table = self.state.get(i) == Some(&MainState::InTable);
                 if !self.scan_param(name, value, None, in_table) {
@@ -1182,17 +1276,17 @@ impl<'a> Ctx<'a> {
     }
 }
 
-impl Known {
+impl<'a> Known<'a> {
     /// The names postconf knows for this main.cf and master.cf text
     /// (master.cf may be empty), with [`HostDefaults::default`] for the
     /// host-dependent defaults. A master.cf that postconf refuses is read
     /// up to the bad entry (see [`Known::master_cf_error`]).
-    pub fn new(main: &crate::MainCf, master_cf: &[u8]) -> Known {
+    pub fn new(main: &'a crate::MainCf, master_cf: &[u8]) -> Known<'a> {
         Known::with_host(main, master_cf, HostDefaults::default())
     }
 
     /// Like [`Known::new`], failing when postconf refuses the master.cf.
-    pub fn try_new(main: &crate::MainCf, master_cf: &[u8]) -> Result<Known, MasterCfError> {
+    pub fn try_new(main: &'a crate::MainCf, master_cf: &[u8]) -> Result<Known<'a>, MasterCfError> {
         let k = Known::new(main, master_cf);
         match k.master_error {
             Some(e) => Err(e),
@@ -1203,10 +1297,10 @@ impl Known {
     /// Like [`Known::with_host`], failing when postconf refuses the
     /// master.cf.
     pub fn try_new_with_host(
-        main: &crate::MainCf,
+        main: &'a crate::MainCf,
         master_cf: &[u8],
         host: HostDefaults,
-    ) -> Result<Known, MasterCfError> {
+    ) -> Result<Known<'a>, MasterCfError> {
         let k = Known::with_host(main, master_cf, host);
         match k.master_error {
             Some(e) => Err(e),
@@ -1232,8 +1326,9 @@ impl Known {
 
     /// Like [`Known::new`] with explicit host defaults (they only matter
     /// when a database reference is built from `$myhostname` or similar).
-    pub fn with_host(main: &crate::MainCf, master_cf: &[u8], host: HostDefaults) -> Known {
-        let main = MainParams::from_cf(main);
+    pub fn with_host(main: &'a crate::MainCf, master_cf: &[u8], host: HostDefaults) -> Known<'a> {
+        let mut main_diagnostics = Vec::new();
+        let main = MainParams::from_cf(main, &mut main_diagnostics);
         let defaults = defaults_for(host, &main);
         let (entries, master_error) = match parse_master_cf(master_cf) {
             Ok(e) => (e, None),
@@ -1358,6 +1453,7 @@ impl Known {
             })
             .collect();
 
+        let mut plain = vec![false; main.entries.len()];
         let mut read_only_master = Vec::new();
         // Scan the master.cf name spaces.
         for li in 0..locals.len() {
@@ -1371,6 +1467,7 @@ impl Known {
                     table: &mut table,
                     main: &main,
                     state: &mut state,
+                    plain: &mut plain,
                     spaces: &spaces,
                     locals: &mut locals,
                     defaults: &defaults,
@@ -1393,6 +1490,7 @@ impl Known {
                 table: &mut table,
                 main: &main,
                 state: &mut state,
+                plain: &mut plain,
                 spaces: &spaces,
                 locals: &mut locals,
                 defaults: &defaults,
@@ -1414,6 +1512,8 @@ impl Known {
             master_error,
             defaults,
             undefined,
+            main_diagnostics,
+            plain,
         }
     }
 
@@ -1451,10 +1551,18 @@ impl Known {
     /// The main.cf parameters that stay after postconf deleted the
     /// read-only assignments, in name order, with whether each is known.
     fn main_after_read_only(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
-        self.main
-            .sorted
+        self.after_read_only(&self.main.sorted)
+    }
+
+    /// [`Known::main_after_read_only`] for a part of [`MainParams::sorted`].
+    fn after_read_only<'s>(
+        &'s self,
+        sorted: &'s [u32],
+    ) -> impl Iterator<Item = (usize, bool)> + 's {
+        sorted
             .iter()
-            .filter_map(|&i| match self.state.get(i) {
+            .map(|&i| i as usize)
+            .filter_map(|i| match self.state.get(i) {
                 Some(MainState::InTable) => {
                     let node = self.table.get(self.main.name(i));
                     let read_only = node.is_some_and(|n| n.class == Class::ReadOnly);
@@ -1473,24 +1581,45 @@ impl Known {
             .map(|(i, _)| (self.main.name(i), self.main.value(i)))
     }
 
+    /// [`Known::shown_main_iter`] in `parts` consecutive parts of about
+    /// the same number of main.cf parameters (for formatting them on
+    /// several threads).
+    pub(crate) fn shown_main_parts(
+        &self,
+        parts: usize,
+    ) -> Vec<impl Iterator<Item = (&[u8], &[u8])> + '_> {
+        let per = self.main.sorted.len().div_ceil(parts.max(1)).max(1);
+        self.main
+            .sorted
+            .chunks(per)
+            .map(|part| {
+                self.after_read_only(part)
+                    .filter(|&(_, known)| known)
+                    .map(|(i, _)| (self.main.name(i), self.main.value(i)))
+            })
+            .collect()
+    }
+
     /// Every main.cf parameter once (the last definition's value), borrowed
     /// and sorted by name, read-only assignments included.
     pub fn main_params(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         self.main
-            .sorted
-            .iter()
-            .map(|&i| (self.main.name(i), self.main.value(i)))
+            .sorted()
+            .map(|i| (self.main.name(i), self.main.value(i)))
     }
 
     /// Every main.cf parameter once, sorted by name, with whether its name
     /// is in postconf's parameter table (built-in, legacy, read-only or
-    /// service-dependent): (name, raw value, in table).
-    pub(crate) fn main_entries(&self) -> impl Iterator<Item = (&[u8], &[u8], bool)> + '_ {
-        self.main.sorted.iter().map(|&i| {
+    /// service-dependent) and whether its value is already known to be
+    /// plain (nothing to warn about, see [`simple_scan`]; false: not
+    /// known): (name, raw value, in table, plain).
+    pub(crate) fn main_entries(&self) -> impl Iterator<Item = (&[u8], &[u8], bool, bool)> + '_ {
+        self.main.sorted().map(|i| {
             (
                 self.main.name(i),
                 self.main.value(i),
                 self.state.get(i) == Some(&MainState::InTable),
+                self.plain.get(i) == Some(&true),
             )
         })
     }
@@ -1553,6 +1682,13 @@ impl Known {
         &self.read_only_master
     }
 
+    /// What postconf says about the main.cf: the same list as
+    /// [`crate::MainCf::diagnostics`] (in file order), found while reading
+    /// the parameters.
+    pub fn main_cf_diagnostics(&self) -> &[crate::Diagnostic] {
+        &self.main_diagnostics
+    }
+
     /// Why postconf would refuse the master.cf, if it would.
     pub fn master_cf_error(&self) -> Option<&MasterCfError> {
         self.master_error.as_ref()
@@ -1571,11 +1707,10 @@ mod tests {
     #[test]
     fn main_params_last_definition_wins() {
         let cf = crate::MainCf::parse(b"b = 1\na = 2\nb = 3\n  x\nc =\n# b = 4\n");
-        let m = MainParams::from_cf(&cf);
+        let m = MainParams::from_cf(&cf, &mut Vec::new());
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = m
-            .sorted
-            .iter()
-            .map(|&i| (m.name(i).to_vec(), m.value(i).to_vec()))
+            .sorted()
+            .map(|i| (m.name(i).to_vec(), m.value(i).to_vec()))
             .collect();
         assert_eq!(pairs, cf.values());
         assert_eq!(pairs.len(), 3);
@@ -1586,7 +1721,8 @@ mod tests {
 
     #[test]
     fn main_params_hash_collisions_chain() {
-        let mut m = MainParams::from_cf(&crate::MainCf::parse(b"a = 1\nb = 2\nc = 3\n"));
+        let cf3 = crate::MainCf::parse(b"a = 1\nb = 2\nc = 3\n");
+        let mut m = MainParams::from_cf(&cf3, &mut Vec::new());
         // Put every name on one chain, under the key of "a".
         let k = m.key(b"a");
         m.index.clear();
@@ -1595,10 +1731,59 @@ mod tests {
             m.entries[i].next = next;
         }
         assert_eq!(m.find(b"a"), Some(0));
-        assert_eq!(chain_find(&m.entries, &m.bytes, 2, b"b"), Some(1));
-        assert_eq!(chain_find(&m.entries, &m.bytes, 2, b"c"), Some(2));
-        assert_eq!(chain_find(&m.entries, &m.bytes, 2, b"d"), None);
+        assert_eq!(chain_find(&m, 2, b"b"), Some(1));
+        assert_eq!(chain_find(&m, 2, b"c"), Some(2));
+        assert_eq!(chain_find(&m, 2, b"d"), None);
         assert_eq!(m.get(b"a"), Some(&b"1"[..]));
+    }
+
+    /// The diagnostics found while indexing are `MainCf::diagnostics`
+    /// (itself checked against postconf by the conformance tests), on
+    /// every main.cf conformance vector and on overrides, orphans and
+    /// fatal lines mixed with continuation lines.
+    #[test]
+    fn indexing_diagnostics_are_main_cf_diagnostics() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/maincf");
+        let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cf"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert!(inputs.len() > 50, "{dir:?}");
+        inputs.extend([
+            b"a = 1\n  b\na = 1 b\na = 1  b\n a\nx\n= y\na=\na = \t\n".to_vec(),
+            b"  orphan\n# c\na = 1\nb = 2\na = 2\n  more\nb = 2\nc\0 = 1\nc = 2".to_vec(),
+        ]);
+        for src in inputs {
+            let cf = crate::MainCf::parse(&src);
+            let mut found = Vec::new();
+            let m = MainParams::from_cf(&cf, &mut found);
+            assert_eq!(found, cf.diagnostics(), "{}", String::from_utf8_lossy(&src));
+            let pairs: Vec<(Vec<u8>, Vec<u8>)> = m
+                .sorted()
+                .map(|i| (m.name(i).to_vec(), m.value(i).to_vec()))
+                .collect();
+            assert_eq!(pairs, cf.values());
+        }
+    }
+
+    /// Edited entries live outside the document's source bytes: they are
+    /// copied, and read back right.
+    #[test]
+    fn main_params_of_an_edited_document() {
+        let mut cf = crate::MainCf::parse(b"a = 1\nb = 2\n  cont\nc = 3\n");
+        cf.set("b", "new b").unwrap();
+        cf.set("d", "4").unwrap();
+        let m = MainParams::from_cf(&cf, &mut Vec::new());
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = m
+            .sorted()
+            .map(|i| (m.name(i).to_vec(), m.value(i).to_vec()))
+            .collect();
+        assert_eq!(pairs, cf.values());
+        assert_eq!(m.get(b"b"), Some(&b"new b"[..]));
+        assert_eq!(m.get(b"d"), Some(&b"4"[..]));
+        assert_eq!(range_in(b"abc", b"x"), None);
     }
 
     #[test]
@@ -1615,7 +1800,7 @@ mod tests {
             let cf = crate::MainCf::parse(src);
             let host = HostDefaults::default();
             assert_eq!(
-                defaults_for(host.clone(), &MainParams::from_cf(&cf)),
+                defaults_for(host.clone(), &MainParams::from_cf(&cf, &mut Vec::new())),
                 Defaults::for_main_cf(host, &cf),
                 "{}",
                 String::from_utf8_lossy(src)

@@ -328,7 +328,17 @@ impl MainCf {
     }
 
     fn logical<'a>(&'a self, node: &'a Node) -> Cow<'a, [u8]> {
-        lines::logical_text(self.node_bytes(node))
+        let bytes = self.node_bytes(node);
+        // One physical line (no LF, or one LF at the end: most entries):
+        // the logical line is that line, without looking for continuations.
+        if node.owned.is_none() {
+            match (node.lf, bytes.split_last()) {
+                (0, _) => return Cow::Borrowed(bytes),
+                (1, Some((b'\n', line))) => return Cow::Borrowed(line),
+                _ => {}
+            }
+        }
+        lines::logical_text(bytes)
     }
 
     /// Nodes with the 1-based line number each starts on.
@@ -366,6 +376,47 @@ impl MainCf {
                     _ => None,
                 },
             }
+        })
+    }
+
+    /// Every logical line Postfix reads, in file order: a definition, or
+    /// what [`MainCf::diagnostics`] says about a line that is not one
+    /// (overriding definitions are left to the caller: they are ordinary
+    /// definitions here).
+    pub(crate) fn logical_lines(
+        &self,
+    ) -> impl Iterator<Item = Result<Parameter<'_>, Diagnostic>> + '_ {
+        self.numbered().filter_map(|(line, node)| {
+            let Kind::Logical { orphan } = node.kind else {
+                return None;
+            };
+            let text = self.logical(node);
+            if orphan {
+                return Some(Err(Diagnostic {
+                    line,
+                    kind: DiagnosticKind::LeadingWhitespace {
+                        text: text.into_owned(),
+                    },
+                }));
+            }
+            Some(match text {
+                Cow::Borrowed(t) => match split_nameval(c_string(t)) {
+                    Split::Ok { name, value } => Ok(Parameter {
+                        name: Cow::Borrowed(name),
+                        value: Cow::Borrowed(value),
+                        line,
+                    }),
+                    other => Err(Self::fatal_diagnostic(line, other, c_string(t))),
+                },
+                Cow::Owned(t) => match split_nameval(c_string(&t)) {
+                    Split::Ok { name, value } => Ok(Parameter {
+                        name: Cow::Owned(name.to_vec()),
+                        value: Cow::Owned(value.to_vec()),
+                        line,
+                    }),
+                    other => Err(Self::fatal_diagnostic(line, other, c_string(&t))),
+                },
+            })
         })
     }
 

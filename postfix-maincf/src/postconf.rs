@@ -37,10 +37,6 @@ use crate::defaults::{self, HostDefaults};
 use crate::expand::{self, ScanEvent};
 use crate::known::Known;
 
-/// main.cf size from which [`show`] reads the diagnostics and the known
-/// names on two threads.
-const PARALLEL_MIN_BYTES: usize = 256 * 1024;
-
 /// What to show (postconf's `-n`, `-h`, `-x`).
 #[derive(Debug, Clone, Default)]
 pub struct ShowOptions {
@@ -97,12 +93,8 @@ fn normalize_into(value: &[u8], out: &mut Vec<u8>) {
     // either end.
     let plain = value.first() != Some(&b' ')
         && value.last() != Some(&b' ')
-        && !value.windows(2).any(|w| {
-            matches!(
-                w,
-                [b'\t' | b'\r' | b'\n', _] | [_, b'\t' | b'\r' | b'\n'] | [b' ', b' ']
-            )
-        });
+        && memchr::memchr3(b'\t', b'\r', b'\n', value).is_none()
+        && !memchr::memchr_iter(b' ', value).any(|i| value.get(i + 1) == Some(&b' '));
     if plain {
         out.extend_from_slice(value);
         return;
@@ -132,40 +124,81 @@ pub fn show(
     options: &ShowOptions,
     names: &[Vec<u8>],
 ) -> ShowOutput {
+    let mut stdout = Vec::new();
+    match show_to(&mut stdout, config_dir, main, master_cf, options, names) {
+        Ok(mut out) => {
+            out.stdout = stdout;
+            out
+        }
+        // Writing to a Vec does not fail.
+        Err(_) => ShowOutput::default(),
+    }
+}
+
+/// main.cf size from which [`show_to`] formats `-n` output on two threads.
+const PARALLEL_PRINT_MIN: usize = 512 * 1024;
+
+/// One output line: `name = value` (`value` alone with `hide_name`), the
+/// value normalised.
+fn format_line(name: &[u8], value: &[u8], hide_name: bool, buf: &mut Vec<u8>) {
+    if !hide_name {
+        buf.extend_from_slice(name);
+        buf.extend_from_slice(b" =");
+    }
+    finish_line(value, hide_name, buf);
+}
+
+/// The value part of [`format_line`], after `name =`.
+fn finish_line(value: &[u8], hide_name: bool, buf: &mut Vec<u8>) {
+    let before = buf.len();
+    if !hide_name {
+        buf.push(b' ');
+    }
+    let start = buf.len();
+    normalize_into(value, buf);
+    if buf.len() == start {
+        // An empty value prints as `name =`, without the space.
+        buf.truncate(before);
+    }
+    buf.push(b'\n');
+}
+
+/// Output buffered before it goes to [`show_to`]'s writer.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// [`show`], writing stdout to `stdout` as it is produced instead of
+/// collecting it: the returned [`ShowOutput::stdout`] is empty. Nothing is
+/// written when the run ends with a fatal error (as with [`show`]). Fails
+/// only when writing fails.
+pub fn show_to(
+    stdout: &mut dyn std::io::Write,
+    config_dir: &str,
+    main: &MainCf,
+    master_cf: &[u8],
+    options: &ShowOptions,
+    names: &[Vec<u8>],
+) -> std::io::Result<ShowOutput> {
     let mut out = ShowOutput::default();
     let main_path = format!("{config_dir}/main.cf");
     let text = |b: &[u8]| printable_lossy(b, true);
 
-    // 1. Reading main.cf, while (2.) master.cf and the names postconf
-    // knows are worked out on a second thread (`known` also holds the
-    // effective main.cf values, sorted and indexed).
-    let build_known = || Known::try_new_with_host(main, master_cf, options.host.clone());
-    let (diagnostics, known) = if main.src.len() < PARALLEL_MIN_BYTES {
-        (main.diagnostics(), build_known())
-    } else {
-        std::thread::scope(|scope| {
-            let known = scope.spawn(build_known);
-            let diagnostics = main.diagnostics();
-            let known = known.join().unwrap_or_else(|_| build_known());
-            (diagnostics, known)
-        })
-    };
-    for d in diagnostics {
+    // 1. Reading main.cf and (2.) master.cf; `known` also holds the
+    // effective main.cf values, sorted and indexed, and what postconf says
+    // about main.cf's lines (found in the same pass).
+    let known = Known::with_host(main, master_cf, options.host.clone());
+    for d in known.main_cf_diagnostics() {
         if d.is_fatal() {
-            return out.fatal(d.postconf_message(&main_path));
+            return Ok(out.fatal(d.postconf_message(&main_path)));
         }
         out.messages
             .push(Message::Warning(d.postconf_message(&main_path)));
     }
-    let known = match known {
-        Ok(k) => k,
-        Err(e) => {
-            return out.fatal(format!(
-                "file {config_dir}/master.cf: line {}: {}",
-                e.line, e.message
-            ));
-        }
-    };
+    if let Some(e) = known.master_cf_error() {
+        return Ok(out.fatal(format!(
+            "file {config_dir}/master.cf: line {}: {}",
+            e.line, e.message
+        )));
+    }
     let values = Values(&known);
 
     let with_defaults = |name: &[u8]| -> Option<Vec<u8>> {
@@ -183,7 +216,7 @@ pub fn show(
     if values.contains_key(&b"compatibility_level"[..])
         && let Err(e) = expand::expand(b"${{$compatibility_level} <level {0}}", &with_defaults)
     {
-        return fail_expansion(out, &e, "macro processing error");
+        return Ok(fail_expansion(out, &e, "macro processing error"));
     }
     let main_only = |name: &[u8]| values.get(name).map(|v| v.to_vec());
     let mut startup: Vec<&[u8]> = Vec::new();
@@ -201,7 +234,11 @@ pub fn show(
         if let Some(v) = values.get(name)
             && let Err(e) = expand::expand(v, &main_only)
         {
-            return fail_expansion(out, &e, "dictionary mail_dict: macro processing error");
+            return Ok(fail_expansion(
+                out,
+                &e,
+                "dictionary mail_dict: macro processing error",
+            ));
         }
     }
 
@@ -234,12 +271,12 @@ pub fn show(
             }
         }
     }
-    for (name, value, in_table) in known.main_entries() {
+    for (name, value, in_table, plain) in known.main_entries() {
         let builtin = in_table && known.is_builtin(name);
         if builtin && (defaults::is_read_only(name) || defaults::is_raw(name)) {
             continue;
         }
-        if !crate::known::simple_scan(value, |_| {}) {
+        if !plain && !crate::known::simple_scan(value, |_| {}) {
             for event in expand::scan(value).events {
                 let ScanEvent::Warning(w) = event else {
                     continue;
@@ -248,7 +285,7 @@ pub fn show(
                     out.messages.push(Message::Fatal(w.postconf_message()));
                     out.stdout.clear();
                     out.status = 1;
-                    return out;
+                    return Ok(out);
                 }
                 out.messages.push(Message::Warning(w.postconf_message()));
             }
@@ -257,7 +294,7 @@ pub fn show(
             && !defaults::is_legacy(name)
             && let Err(e) = expand::expand(value, &with_defaults)
         {
-            return fail_expansion(out, &e, "macro processing error");
+            return Ok(fail_expansion(out, &e, "macro processing error"));
         }
     }
     let mut undefined: Vec<String> = known
@@ -271,11 +308,19 @@ pub fn show(
     out.messages
         .extend(undefined.into_iter().map(Message::Warning));
 
-    // 5. Printing.
-    let print = |name: &[u8], value: &[u8], out: &mut ShowOutput| -> Result<(), ()> {
+    // 5. Printing. Without `-x` nothing can fail any more: the lines go
+    // to `stdout` as they are made; with `-x` an expansion error ends the
+    // run before anything is written.
+    let stream = !options.expand;
+    let mut buf: Vec<u8> = Vec::with_capacity(if stream { STREAM_CHUNK + 4096 } else { 0 });
+    let print = |name: &[u8],
+                 value: &[u8],
+                 buf: &mut Vec<u8>,
+                 messages: &mut Vec<Message>|
+     -> Result<(), ()> {
         if !options.hide_name {
-            out.stdout.extend_from_slice(name);
-            out.stdout.extend_from_slice(b" =");
+            buf.extend_from_slice(name);
+            buf.extend_from_slice(b" =");
         }
         let expanded;
         let shown = if options.expand && !(defaults::is_raw(name) && known.is_builtin(name)) {
@@ -286,7 +331,7 @@ pub fn show(
                 }
                 Err(e) => {
                     for w in &e.warnings {
-                        out.messages.push(Message::Warning(w.postconf_message()));
+                        messages.push(Message::Warning(w.postconf_message()));
                     }
                     return Err(());
                 }
@@ -294,25 +339,59 @@ pub fn show(
         } else {
             value
         };
-        let before = out.stdout.len();
-        if !options.hide_name {
-            out.stdout.push(b' ');
+        finish_line(shown, options.hide_name, buf);
+        Ok(())
+    };
+    // Hands full chunks of `buf` to `stdout` when streaming.
+    let flush = |buf: &mut Vec<u8>, stdout: &mut dyn std::io::Write| -> std::io::Result<()> {
+        if stream && buf.len() >= STREAM_CHUNK {
+            stdout.write_all(buf)?;
+            buf.clear();
         }
-        let start = out.stdout.len();
-        normalize_into(shown, &mut out.stdout);
-        if out.stdout.len() == start {
-            // An empty value prints as `name =`, without the space.
-            out.stdout.truncate(before);
-        }
-        out.stdout.push(b'\n');
         Ok(())
     };
     let default_of = |name: &[u8]| known.defaults().get(name).map(|v| v.into_owned());
-    if names.is_empty() && options.nondefault {
-        for (name, value) in known.shown_main_iter() {
-            if print(name, value, &mut out).is_err() {
-                return out.fatal("macro processing error".into());
+    let messages = &mut out.messages;
+    let mut failed = false;
+    if names.is_empty() && options.nondefault && stream && main.src.len() >= PARALLEL_PRINT_MIN {
+        // Nothing can fail: the second half is formatted on another
+        // thread while the first is written.
+        let mut parts = known.shown_main_parts(2).into_iter();
+        let first = parts.next();
+        let second = parts.next();
+        let format_all = |lines: &mut dyn Iterator<Item = (&[u8], &[u8])>| {
+            let mut buf = Vec::new();
+            for (name, value) in lines {
+                format_line(name, value, options.hide_name, &mut buf);
             }
+            buf
+        };
+        std::thread::scope(|scope| -> std::io::Result<()> {
+            let other = second.map(|mut lines| scope.spawn(move || format_all(&mut lines)));
+            for (name, value) in first.into_iter().flatten() {
+                format_line(name, value, options.hide_name, &mut buf);
+                flush(&mut buf, stdout)?;
+            }
+            stdout.write_all(&buf)?;
+            buf.clear();
+            if let Some(other) = other {
+                let rest = match other.join() {
+                    Ok(rest) => rest,
+                    Err(_) => {
+                        return Err(std::io::Error::other("formatting thread panicked"));
+                    }
+                };
+                stdout.write_all(&rest)?;
+            }
+            Ok(())
+        })?;
+    } else if names.is_empty() && options.nondefault {
+        for (name, value) in known.shown_main_iter() {
+            if print(name, value, &mut buf, messages).is_err() {
+                failed = true;
+                break;
+            }
+            flush(&mut buf, stdout)?;
         }
     } else if names.is_empty() {
         let mut all = known.all_names();
@@ -320,32 +399,51 @@ pub fn show(
         all.dedup();
         for name in &all {
             let value = match values.get(name.as_slice()) {
-                Some(v) => print(name, v, &mut out),
-                None => print(name, &default_of(name).unwrap_or_default(), &mut out),
+                Some(v) => print(name, v, &mut buf, messages),
+                None => print(
+                    name,
+                    &default_of(name).unwrap_or_default(),
+                    &mut buf,
+                    messages,
+                ),
             };
             if value.is_err() {
-                return out.fatal("macro processing error".into());
+                failed = true;
+                break;
             }
+            flush(&mut buf, stdout)?;
         }
     } else {
         for name in names {
             if !known.is_known(name) {
-                out.messages.push(Message::Warning(format!(
+                messages.push(Message::Warning(format!(
                     "{}: unknown parameter",
                     text(name)
                 )));
                 continue;
             }
             let printed = match values.get(name.as_slice()) {
-                Some(v) => print(name, v, &mut out),
+                Some(v) => print(name, v, &mut buf, messages),
                 None if options.nondefault => Ok(()),
-                None => print(name, &default_of(name).unwrap_or_default(), &mut out),
+                None => print(
+                    name,
+                    &default_of(name).unwrap_or_default(),
+                    &mut buf,
+                    messages,
+                ),
             };
             if printed.is_err() {
-                return out.fatal("macro processing error".into());
+                failed = true;
+                break;
             }
+            flush(&mut buf, stdout)?;
         }
     }
+    if failed {
+        return Ok(out.fatal("macro processing error".into()));
+    }
+    stdout.write_all(&buf)?;
+    drop(buf);
 
     // 6. Unused parameters.
     let mut unused: Vec<String> = known
@@ -372,11 +470,11 @@ pub fn show(
             .chain(unused_master)
             .map(Message::Warning),
     );
-    out
+    Ok(out)
 }
 
 /// The effective main.cf values, as `known` indexed them.
-struct Values<'a>(&'a Known);
+struct Values<'a>(&'a Known<'a>);
 
 impl Values<'_> {
     fn get(&self, name: &[u8]) -> Option<&[u8]> {
@@ -404,5 +502,64 @@ fn fail_expansion(mut out: ShowOutput, e: &expand::ExpandError, fatal: &str) -> 
         out
     } else {
         out.fatal(fatal.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both(src: &[u8], options: &ShowOptions) -> (ShowOutput, Vec<u8>, ShowOutput) {
+        let cf = MainCf::parse(src);
+        let shown = show("/d", &cf, b"", options, &[]);
+        let mut streamed = Vec::new();
+        let out = show_to(&mut streamed, "/d", &cf, b"", options, &[]).unwrap();
+        (shown, streamed, out)
+    }
+
+    /// `show_to` writes what `show` collects, also past one chunk, and
+    /// nothing when the run fails.
+    #[test]
+    fn show_to_streams_show_output() {
+        let mut src = b"q = v\nrelayhost =".to_vec();
+        for i in 0..20_000 {
+            src.extend_from_slice(format!(" $p{i:05}").as_bytes());
+        }
+        src.push(b'\n');
+        for i in 0..20_000 {
+            src.extend_from_slice(format!("p{i:05} = ${{q}}  x\t y {i}\n").as_bytes());
+        }
+        for options in [
+            ShowOptions {
+                nondefault: true,
+                ..ShowOptions::default()
+            },
+            ShowOptions {
+                nondefault: true,
+                hide_name: true,
+                ..ShowOptions::default()
+            },
+            ShowOptions {
+                nondefault: true,
+                expand: true,
+                ..ShowOptions::default()
+            },
+        ] {
+            let (shown, streamed, out) = both(&src, &options);
+            assert!(streamed.len() > 2 * STREAM_CHUNK);
+            assert_eq!(shown.stdout, streamed);
+            assert!(out.stdout.is_empty());
+            assert_eq!((shown.messages, shown.status), (out.messages, out.status));
+        }
+        // -x fails on a malformed value it prints: no output at all.
+        let options = ShowOptions {
+            nondefault: true,
+            expand: true,
+            ..ShowOptions::default()
+        };
+        let (shown, streamed, out) = both(b"a = $b\nb = ${c\nrelayhost = $a\n", &options);
+        assert_eq!(shown.status, 1);
+        assert!(shown.stdout.is_empty() && streamed.is_empty());
+        assert_eq!(out.status, 1);
     }
 }
