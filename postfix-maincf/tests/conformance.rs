@@ -4,6 +4,9 @@
 //! errors that come from reading the file (not from `$` expansion or from
 //! postconf's list of known parameters) are the ones postconf printed.
 
+mod common;
+
+use common::escape;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -23,24 +26,6 @@ fn cases() -> Vec<PathBuf> {
 
 fn sibling(case: &Path, ext: &str) -> Vec<u8> {
     fs::read(case.with_extension(ext)).unwrap_or_default()
-}
-
-/// pfraw's escaping: `\\ \t \r \n \v \f`, `\xNN` for other bytes outside 0x20..0x7e.
-fn escape(bytes: &[u8]) -> String {
-    let mut s = String::new();
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'\t' => s.push_str("\\t"),
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            0x0b => s.push_str("\\v"),
-            0x0c => s.push_str("\\f"),
-            b if !(0x20..0x7f).contains(&b) => s.push_str(&format!("\\x{b:02x}")),
-            b => s.push(b as char),
-        }
-    }
-    s
 }
 
 #[test]

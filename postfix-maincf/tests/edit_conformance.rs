@@ -4,6 +4,9 @@
 //! `edit` module docs); there the expected bytes are derived from
 //! postconf's own result by the documented rule, never written by hand.
 
+mod common;
+
+use common::crlf;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -34,19 +37,6 @@ fn mode_and_args(argv: &[String]) -> Option<(EditMode, Vec<String>)> {
         return None; // "specify one of -e -X"
     }
     Some((mode, rest.to_vec()))
-}
-
-/// Turns every bare LF into CRLF (what postconf's result would be if it
-/// kept a CRLF file's endings, as we do).
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' && (i == 0 || bytes[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }
 
 #[test]

@@ -13,42 +13,14 @@
 //!
 //! Skips (loudly) without Postfix unless `DMS_REQUIRE_POSTFIX` is set.
 
+mod common;
+
+use common::{POSTCONF, Rng, crlf, have_postconf};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
 use postfix_maincf::{EditMode, MainCf};
-
-const POSTCONF: &str = "/usr/sbin/postconf";
-
-fn have_postconf() -> bool {
-    if Path::new(POSTCONF).exists() {
-        return true;
-    }
-    if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
-        panic!("{POSTCONF} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
-    }
-    eprintln!(
-        "\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n"
-    );
-    false
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len())]
-    }
-}
 
 const NAMES: &[&str] = &[
     "relayhost",
@@ -164,17 +136,6 @@ fn sort_tail(bytes: &mut Vec<u8>, n: usize) {
     let k = lines.len() - n;
     lines[k..].sort();
     *bytes = lines.concat();
-}
-
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' && (i == 0 || bytes[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }
 
 #[test]

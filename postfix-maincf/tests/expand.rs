@@ -13,6 +13,9 @@
 //! The postconf parts skip (loudly) when `/usr/sbin/postconf` is missing,
 //! unless `DMS_REQUIRE_POSTFIX` is set.
 
+mod common;
+
+use common::{POSTCONF, Rng, have_postconf};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -24,21 +27,6 @@ use postfix_maincf::MainCf;
 use postfix_maincf::expand::{
     ErrorKind, ExpandError, ScanEvent, expand, expand_once, references, scan,
 };
-
-const POSTCONF: &str = "/usr/sbin/postconf";
-
-fn have_postconf() -> bool {
-    if Path::new(POSTCONF).exists() {
-        return true;
-    }
-    if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
-        panic!("{POSTCONF} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
-    }
-    eprintln!(
-        "\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n"
-    );
-    false
-}
 
 /// postconf's output normalisation: runs of SP/TAB/CR/LF become one space,
 /// ends trimmed.
@@ -276,26 +264,6 @@ fn conformance_vectors() {
 
 // ---------------------------------------------------------------------------
 // 2. differential test
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len())]
-    }
-}
 
 /// Names used by generated values: a..e are defined (e sometimes empty),
 /// the others are not. None is a Postfix built-in.

@@ -7,6 +7,9 @@
 //! The tool is built here with gcc, or taken from `$MAINCF_RAW`. Skips
 //! (loudly) when neither works, unless `DMS_REQUIRE_POSTFIX` is set.
 
+mod common;
+
+use common::{Rng, escape};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,36 +41,6 @@ fn tool(dir: &Path) -> Option<PathBuf> {
     }
     eprintln!("\n**********\nSKIPPED: cannot build conformance/tools/maincf-raw.c\n**********\n");
     None
-}
-
-fn escape(bytes: &[u8]) -> String {
-    let mut s = String::new();
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'\t' => s.push_str("\\t"),
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            0x0b => s.push_str("\\v"),
-            0x0c => s.push_str("\\f"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 fn random_bytes(rng: &mut Rng) -> Vec<u8> {

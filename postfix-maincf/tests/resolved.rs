@@ -5,28 +5,15 @@
 //! (`myhostname`, `mynetworks`), so the result does not depend on the
 //! machine. Skips (loudly) without Postfix unless `DMS_REQUIRE_POSTFIX` is set.
 
+mod common;
+
+use common::{POSTCONF, have_postconf};
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 use postfix_maincf::MainCf;
 use postfix_maincf::defaults::{Defaults, HostDefaults};
 use postfix_maincf::postconf::normalize;
-
-const POSTCONF: &str = "/usr/sbin/postconf";
-
-fn have_postconf() -> bool {
-    if Path::new(POSTCONF).exists() {
-        return true;
-    }
-    if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
-        panic!("{POSTCONF} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
-    }
-    eprintln!(
-        "\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n"
-    );
-    false
-}
 
 #[test]
 fn every_builtin_expands_as_postconf_x() {
