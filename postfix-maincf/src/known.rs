@@ -110,12 +110,6 @@ fn for_each_scanned_name(value: &[u8], mut f: impl FnMut(&[u8])) {
 /// to warn about. Returns false, having called nothing, otherwise: use
 /// [`expand::scan`].
 pub(crate) fn simple_scan<'v>(value: &'v [u8], mut f: impl FnMut(&'v [u8])) -> bool {
-    if memchr::memchr(b'$', value).is_none() {
-        return true;
-    }
-    if memchr::memchr(0, value).is_some() {
-        return false;
-    }
     // One pass when there are few names (there usually are).
     let mut first: [&'v [u8]; 8] = [&[]; 8];
     let mut count = 0;
@@ -144,7 +138,7 @@ fn name_len(s: &[u8]) -> usize {
     s.iter().take_while(|&&b| is_name_byte(b)).count()
 }
 
-/// The `$` forms of a NUL-free value, for [`for_each_scanned_name`]'s
+/// The `$` forms of a value (up to its first NUL), for [`for_each_scanned_name`]'s
 /// fast path: `Some(NAME)` for `$NAME`, `${NAME}` and `$(NAME)` with
 /// `NAME` = `[A-Za-z0-9_]+` (`$NAME` taking the longest such run), `$$`
 /// skipped, then one `None` at the first other `$` form. When a value has
@@ -159,7 +153,12 @@ impl<'a> Iterator for SimpleRefs<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let dollar = memchr::memchr(b'$', self.0)?;
+            // Postfix strings end at the first NUL.
+            let dollar = memchr::memchr2(b'$', 0, self.0)?;
+            if self.0.get(dollar) == Some(&0) {
+                self.0 = &[];
+                return None;
+            }
             let after = self.0.get(dollar + 1..).unwrap_or_default();
             let (name, rest) = match after.first() {
                 Some(b'$') => {
