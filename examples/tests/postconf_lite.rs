@@ -4,10 +4,14 @@
 //! `--raw` output against Postfix's stored values (`.raw`), and a
 //! differential run against the installed postconf on generated files.
 
+#[path = "../../postfix-maincf/tests/common/mod.rs"]
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{POSTCONF, Rng, have_postconf};
 use postfix_examples::postconf_lite::{Io, run};
 
 struct Out {
@@ -246,37 +250,6 @@ fn usage_errors() {
 }
 
 // ------------------------------------------------------------ differential
-
-const POSTCONF: &str = "/usr/sbin/postconf";
-
-fn have_postconf() -> bool {
-    if Path::new(POSTCONF).exists() {
-        return true;
-    }
-    if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
-        panic!("{POSTCONF} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
-    }
-    eprintln!(
-        "\n**********\nSKIPPED: {POSTCONF} not found (apt-get install postfix)\n**********\n"
-    );
-    false
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len())]
-    }
-}
 
 const NAMES: &[&str] = &[
     "relayhost",
