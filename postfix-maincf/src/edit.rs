@@ -67,7 +67,7 @@ use std::fmt;
 
 use postfix_table::lines::{self, is_space, printable_lossy};
 
-use crate::{Kind, MainCf, Node, segment_into};
+use crate::{Kind, MainCf, Node};
 
 /// What an edit does to each entry whose name it requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -548,7 +548,7 @@ impl MainCf {
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
-        let mut replaced: Vec<(usize, Vec<Node>)> = Vec::new();
+        let mut replaced: Vec<(usize, Vec<u8>)> = Vec::new();
         for index in candidates {
             let Some(node) = self.nodes.get(index) else {
                 continue;
@@ -575,9 +575,13 @@ impl MainCf {
             report.matched += 1;
             let text = rewrite(bytes, mode, key, value.as_deref().unwrap_or_default(), eol);
             if text.as_slice() != bytes {
-                replaced.push((index, owned_nodes(&text)));
+                replaced.push((index, text));
             }
         }
+        let replaced: Vec<(usize, Vec<Node>)> = replaced
+            .into_iter()
+            .map(|(i, text)| (i, self.owned_nodes(&text)))
+            .collect();
         // The index stays valid while every rewritten entry is still one
         // entry node with the same key at the same position.
         let mut index = Some(index);
@@ -610,7 +614,8 @@ impl MainCf {
                     report.appended += 1;
                 }
                 let first_new = self.nodes.len();
-                self.nodes.extend(owned_nodes(&text));
+                let new_nodes = self.owned_nodes(&text);
+                self.nodes.extend(new_nodes);
                 if let Some(index) = index.as_mut() {
                     for i in first_new..self.nodes.len() {
                         if let Some(node) = self.nodes.get(i) {
@@ -622,6 +627,7 @@ impl MainCf {
             }
         }
         self.edit_index = index;
+        self.compact_extra();
         report
     }
 
@@ -637,27 +643,60 @@ impl MainCf {
         }
         let mut text = bytes.to_vec();
         text.extend_from_slice(eol);
+        let lf = self.lf_of(last) + 1;
+        let (start, end) = self.push_extra(&text);
         if let Some(last) = self.nodes.last_mut() {
-            last.lf += 1;
-            last.owned = Some(text.into_boxed_slice());
+            last.lf = crate::lf_field(lf);
+            last.start = start;
+            last.end = end;
         }
+    }
+
+    /// Appends `text` to the edit buffer; returns its span.
+    fn push_extra(&mut self, text: &[u8]) -> (usize, usize) {
+        let start = self.src.len() + self.extra.len();
+        self.extra.extend_from_slice(text);
+        (start, start + text.len())
+    }
+
+    /// Nodes for new text, their bytes in the edit buffer.
+    fn owned_nodes(&mut self, text: &[u8]) -> Vec<Node> {
+        let (base, _) = self.push_extra(text);
+        let mut nodes = Vec::new();
+        crate::segment_into(text, base, &mut nodes);
+        nodes
+    }
+
+    /// Drops replaced text from the edit buffer once it is mostly garbage
+    /// (amortised: the buffer is rebuilt when it has doubled since the
+    /// last rebuild), so that a long-lived document edited many times
+    /// keeps only the bytes its nodes use.
+    pub(crate) fn compact_extra(&mut self) {
+        if self.extra.len() < COMPACT_MIN.max(self.extra_compacted.saturating_mul(2)) {
+            return;
+        }
+        let base = self.src.len();
+        let mut extra = Vec::new();
+        for node in &mut self.nodes {
+            if node.start < base {
+                continue;
+            }
+            let bytes = self
+                .extra
+                .get(node.start - base..node.end.saturating_sub(base))
+                .unwrap_or_default();
+            let start = base + extra.len();
+            extra.extend_from_slice(bytes);
+            node.start = start;
+            node.end = start + bytes.len();
+        }
+        self.extra = extra;
+        self.extra_compacted = self.extra.len();
     }
 }
 
-/// Nodes for new text, each owning its bytes.
-fn owned_nodes(text: &[u8]) -> Vec<Node> {
-    let mut nodes = Vec::new();
-    segment_into(text, 0, &mut nodes);
-    for node in &mut nodes {
-        node.owned = Some(
-            text.get(node.start..node.end)
-                .unwrap_or_default()
-                .to_vec()
-                .into_boxed_slice(),
-        );
-    }
-    nodes
-}
+/// Edit-buffer size below which [`MainCf::compact_extra`] does nothing.
+const COMPACT_MIN: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -667,6 +706,30 @@ mod tests {
         let mut cf = MainCf::parse(src);
         let report = cf.postconf_edit(mode, args).unwrap();
         (cf.to_bytes(), report)
+    }
+
+    #[test]
+    fn many_edits_keep_the_edit_buffer_bounded() {
+        let mut cf = MainCf::parse(b"# head\na = 1\nb = 2\nc = 3");
+        let long = "x".repeat(200);
+        for round in 0..5000 {
+            let value = format!("{long}{round}");
+            cf.set("b", &value).unwrap();
+            cf.set(if round % 2 == 0 { "a" } else { "c" }, &value)
+                .unwrap();
+        }
+        let last = format!("{long}4999");
+        let before = format!("{long}4998");
+        assert_eq!(
+            cf.to_bytes(),
+            format!("# head\na = {before}\nb = {last}\nc = {last}\n").into_bytes()
+        );
+        // About 1 MB of replaced text was written; what is kept is the
+        // live text plus at most one doubling.
+        assert!(cf.extra.len() < 2 * COMPACT_MIN, "{}", cf.extra.len());
+        // Line numbers still add up after the rebuilds.
+        let lines: Vec<usize> = cf.parameters().map(|p| p.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
     }
 
     #[test]

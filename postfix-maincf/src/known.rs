@@ -1218,7 +1218,12 @@ impl<'a> Ctx<'a> {
             }
             out
         };
-        let (first, second) = main.sorted.split_at(main.sorted.len() / 2);
+        // In file order (not sorted): the values are read in the order
+        // they lie in memory.
+        let all: Vec<u32> = (0..main.entries.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        let (first, second) = all.split_at(all.len() / 2);
         let (a, b) = std::thread::scope(|scope| {
             let other = scope.spawn(|| resolve(second));
             let mine = resolve(first);
@@ -1578,6 +1583,11 @@ impl<'a> Known<'a> {
         self.main_after_read_only()
             .filter(|&(_, known)| known)
             .map(|(i, _)| (self.main.name(i), self.main.value(i)))
+    }
+
+    /// How many distinct parameters main.cf sets.
+    pub(crate) fn main_len(&self) -> usize {
+        self.main.sorted.len()
     }
 
     /// [`Known::shown_main_iter`] in `parts` consecutive parts of about

@@ -58,15 +58,25 @@ enum Kind {
 
 #[derive(Debug, Clone)]
 struct Node {
-    /// Span of the node's bytes in `MainCf::src`, unless `owned` is set.
+    /// Span of the node's bytes in `MainCf::src` followed by
+    /// `MainCf::extra` (bytes written by edits), see [`MainCf::span`].
     start: usize,
     end: usize,
-    /// Bytes written by an edit; replaces the span.
-    owned: Option<Box<[u8]>>,
     /// Number of LF bytes in the node (its physical line count, but for a
-    /// last line without LF).
-    lf: usize,
+    /// last line without LF); [`LF_COUNT`]: too many to store, count them.
+    lf: u32,
     kind: Kind,
+}
+
+/// [`Node::lf`] for a node with at least `u32::MAX` LF bytes (the count is
+/// taken from its bytes when needed). Keeping `lf` to 32 bits keeps a node
+/// at 24 bytes: a large file has a node per line, and fresh memory costs a
+/// page fault per 4 KiB.
+const LF_COUNT: u32 = u32::MAX;
+
+/// [`Node::lf`] for `n` LF bytes.
+fn lf_field(n: usize) -> u32 {
+    u32::try_from(n).ok().filter(|&v| v != LF_COUNT).unwrap_or(LF_COUNT)
 }
 
 /// A main.cf file, kept byte for byte.
@@ -78,6 +88,11 @@ struct Node {
 #[derive(Debug, Clone)]
 pub struct MainCf {
     src: Vec<u8>,
+    /// Bytes written by edits (nodes address them past `src.len()`).
+    /// Replaced text stays until [`MainCf::compact_extra`] drops it.
+    extra: Vec<u8>,
+    /// Size of `extra` after its last compaction.
+    extra_compacted: usize,
     nodes: Vec<Node>,
     /// postconf edit key -> entry nodes, built by the first edit and kept
     /// up to date while edits leave node positions alone (see `edit`).
@@ -231,11 +246,12 @@ fn split_nameval(line: &[u8]) -> Split<'_> {
 /// Splits `src` into nodes (appended to `out`); spans are offset by `base`.
 /// Nodes made here borrow from the document's source.
 fn segment_into(src: &[u8], base: usize, out: &mut Vec<Node>) {
-    let first = out.len();
+    let out_len_before = out.len();
     // Every node holds at least one line: the line count bounds the nodes.
     out.reserve(memchr::memchr_iter(b'\n', src).count() + 1);
-    // Each node's LF count is the distance to the next node's first line;
-    // `lf` holds the first line number until the fix-up below.
+    // Each node's LF count is the distance to the next node's first line
+    // (the last node's is counted).
+    let mut prev_first: Option<usize> = None;
     lines::for_each_segment(src, |seg| {
         let (range, kind, first_line) = match seg {
             Segment::Trivia { range, first_line } => (range, Kind::Trivia, first_line),
@@ -247,24 +263,23 @@ fn segment_into(src: &[u8], base: usize, out: &mut Vec<Node>) {
                 l.first_line,
             ),
         };
+        if let (Some(prev), Some(node)) = (prev_first, out.last_mut()) {
+            node.lf = lf_field(first_line.saturating_sub(prev));
+        }
+        prev_first = Some(first_line);
         out.push(Node {
             start: base + range.start,
             end: base + range.end,
-            owned: None,
-            lf: first_line,
+            lf: 0,
             kind,
         });
     });
-    let mut next_first: Option<usize> = None;
-    for node in out.iter_mut().skip(first).rev() {
-        let here = node.lf;
-        node.lf = match next_first {
-            Some(n) => n.saturating_sub(here),
-            None => src
-                .get(node.start - base..node.end - base)
-                .map_or(0, |b| memchr::memchr_iter(b'\n', b).count()),
-        };
-        next_first = Some(here);
+    let added = out.len() > out_len_before;
+    if let Some(node) = out.last_mut().filter(|_| added) {
+        let n = src
+            .get(node.start - base..node.end - base)
+            .map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
+        node.lf = lf_field(n);
     }
 }
 
@@ -281,6 +296,8 @@ impl MainCf {
         segment_into(&src, 0, &mut nodes);
         MainCf {
             src,
+            extra: Vec::new(),
+            extra_compacted: 0,
             nodes,
             edit_index: None,
         }
@@ -321,9 +338,26 @@ impl MainCf {
     }
 
     fn node_bytes<'a>(&'a self, node: &'a Node) -> &'a [u8] {
-        match &node.owned {
-            Some(b) => b,
-            None => self.src.get(node.start..node.end).unwrap_or_default(),
+        self.span(node.start, node.end)
+    }
+
+    /// The bytes at `start..end` of `src` followed by `extra`.
+    fn span(&self, start: usize, end: usize) -> &[u8] {
+        let base = self.src.len();
+        if start < base {
+            self.src.get(start..end)
+        } else {
+            self.extra
+                .get(start.saturating_sub(base)..end.saturating_sub(base))
+        }
+        .unwrap_or_default()
+    }
+
+    /// The number of LF bytes in `node`.
+    fn lf_of(&self, node: &Node) -> usize {
+        match node.lf {
+            LF_COUNT => memchr::memchr_iter(b'\n', self.node_bytes(node)).count(),
+            n => n as usize,
         }
     }
 
@@ -331,12 +365,10 @@ impl MainCf {
         let bytes = self.node_bytes(node);
         // One physical line (no LF, or one LF at the end: most entries):
         // the logical line is that line, without looking for continuations.
-        if node.owned.is_none() {
-            match (node.lf, bytes.split_last()) {
-                (0, _) => return Cow::Borrowed(bytes),
-                (1, Some((b'\n', line))) => return Cow::Borrowed(line),
-                _ => {}
-            }
+        match (node.lf, bytes.split_last()) {
+            (0, _) => return Cow::Borrowed(bytes),
+            (1, Some((b'\n', line))) => return Cow::Borrowed(line),
+            _ => {}
         }
         lines::logical_text(bytes)
     }
@@ -346,7 +378,7 @@ impl MainCf {
         let mut line = 1;
         self.nodes.iter().map(move |n| {
             let here = line;
-            line += n.lf;
+            line += self.lf_of(n);
             (here, n)
         })
     }

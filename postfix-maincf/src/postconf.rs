@@ -138,6 +138,10 @@ pub fn show(
 /// main.cf size from which [`show_to`] formats `-n` output on two threads.
 const PARALLEL_PRINT_MIN: usize = 512 * 1024;
 
+/// Parameters per piece when two threads format `-n` output (see
+/// [`show_to`]): about 64 KiB of output for typical lines.
+const PRINT_PIECE: usize = 640;
+
 /// One output line: `name = value` (`value` alone with `hide_name`), the
 /// value normalised.
 fn format_line(name: &[u8], value: &[u8], hide_name: bool, buf: &mut Vec<u8>) {
@@ -354,34 +358,57 @@ pub fn show_to(
     let messages = &mut out.messages;
     let mut failed = false;
     if names.is_empty() && options.nondefault && stream && main.src.len() >= PARALLEL_PRINT_MIN {
-        // Nothing can fail: the second half is formatted on another
-        // thread while the first is written.
-        let mut parts = known.shown_main_parts(2).into_iter();
-        let first = parts.next();
-        let second = parts.next();
-        let format_all = |lines: &mut dyn Iterator<Item = (&[u8], &[u8])>| {
-            let mut buf = Vec::new();
-            for (name, value) in lines {
-                format_line(name, value, options.hide_name, &mut buf);
+        // Nothing can fail: the parameters are cut into pieces of about
+        // PRINT_PIECE lines; this thread formats and writes the even ones,
+        // another formats the odd ones, which are written in order as they
+        // come. Buffers go back and forth, so memory stays a few chunks
+        // (fresh memory costs a page fault per 4 KiB).
+        let pieces = known.shown_main_parts(known.main_len().div_ceil(PRINT_PIECE));
+        let count = pieces.len();
+        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        for (i, piece) in pieces.into_iter().enumerate() {
+            if i % 2 == 0 {
+                mine.push(piece);
+            } else {
+                theirs.push(piece);
             }
-            buf
-        };
+        }
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let hide_name = options.hide_name;
         std::thread::scope(|scope| -> std::io::Result<()> {
-            let other = second.map(|mut lines| scope.spawn(move || format_all(&mut lines)));
-            for (name, value) in first.into_iter().flatten() {
-                format_line(name, value, options.hide_name, &mut buf);
-                flush(&mut buf, stdout)?;
-            }
-            stdout.write_all(&buf)?;
-            buf.clear();
-            if let Some(other) = other {
-                let rest = match other.join() {
-                    Ok(rest) => rest,
-                    Err(_) => {
-                        return Err(std::io::Error::other("formatting thread panicked"));
+            scope.spawn(move || {
+                for piece in theirs {
+                    let mut out = free_rx.try_recv().unwrap_or_default();
+                    for (name, value) in piece {
+                        format_line(name, value, hide_name, &mut out);
                     }
-                };
-                stdout.write_all(&rest)?;
+                    if full_tx.send(out).is_err() {
+                        // The writer stopped (a write failed).
+                        return;
+                    }
+                }
+            });
+            // Owned here, so that returning early (a failed write) hangs
+            // up on the formatter instead of leaving it blocked.
+            let full_rx = full_rx;
+            let mut mine = mine.into_iter();
+            for i in 0..count {
+                if i % 2 == 0 {
+                    for (name, value) in mine.next().into_iter().flatten() {
+                        format_line(name, value, options.hide_name, &mut buf);
+                    }
+                    stdout.write_all(&buf)?;
+                    buf.clear();
+                } else {
+                    let Ok(mut piece) = full_rx.recv() else {
+                        return Err(std::io::Error::other("formatting thread stopped"));
+                    };
+                    stdout.write_all(&piece)?;
+                    piece.clear();
+                    // The formatter may be done and gone: nothing to return to.
+                    let _ = free_tx.send(piece);
+                }
             }
             Ok(())
         })?;
