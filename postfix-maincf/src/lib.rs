@@ -76,7 +76,10 @@ const LF_COUNT: u32 = u32::MAX;
 
 /// [`Node::lf`] for `n` LF bytes.
 fn lf_field(n: usize) -> u32 {
-    u32::try_from(n).ok().filter(|&v| v != LF_COUNT).unwrap_or(LF_COUNT)
+    u32::try_from(n)
+        .ok()
+        .filter(|&v| v != LF_COUNT)
+        .unwrap_or(LF_COUNT)
 }
 
 /// A main.cf file, kept byte for byte.
