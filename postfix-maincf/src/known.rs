@@ -1218,12 +1218,7 @@ impl<'a> Ctx<'a> {
             }
             out
         };
-        // In file order (not sorted): the values are read in the order
-        // they lie in memory.
-        let all: Vec<u32> = (0..main.entries.len())
-            .filter_map(|i| u32::try_from(i).ok())
-            .collect();
-        let (first, second) = all.split_at(all.len() / 2);
+        let (first, second) = main.sorted.split_at(main.sorted.len() / 2);
         let (a, b) = std::thread::scope(|scope| {
             let other = scope.spawn(|| resolve(second));
             let mine = resolve(first);
