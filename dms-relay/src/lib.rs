@@ -22,6 +22,7 @@ pub use postfix_table::Table;
 
 pub mod apply;
 pub mod env;
+pub mod explain;
 pub mod fsutil;
 pub mod ops;
 pub mod render;

@@ -743,6 +743,26 @@ impl Table {
         })
     }
 
+    /// The entry a lookup of `key` returns (as [`Table::get`] does, with
+    /// its line number and raw bytes), e.g. to show where a value comes
+    /// from. Finding the line walks the table once.
+    ///
+    /// ```
+    /// use postfix_table::Table;
+    ///
+    /// let t = Table::parse(b"# relays\n@a.example [smtp.a.example]:587\n");
+    /// let e = t.get_entry("@A.example").unwrap();
+    /// assert_eq!((e.line(), e.value()), (2, Some(&b"[smtp.a.example]:587"[..])));
+    /// ```
+    pub fn get_entry(&self, key: impl AsRef<[u8]>) -> Option<Entry<'_>> {
+        let key = lines::c_string(key.as_ref());
+        if self.check_query(key).is_err() {
+            return None;
+        }
+        let id = self.winner(key)?;
+        self.entries().find(|e| e.id == id)
+    }
+
     /// True when a lookup of `key` finds a value.
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> bool {
         self.get(key).is_some()
