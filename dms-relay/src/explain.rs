@@ -238,15 +238,18 @@ impl Explanation {
 
 /// A table as a Postfix daemon opens it.
 #[derive(Debug)]
-struct Map {
+pub(crate) struct Map {
     /// As written in main.cf.
-    spec: String,
-    file: Option<PathBuf>,
-    source: MapSource,
+    pub(crate) spec: String,
+    /// The table type (`texthash`, `hash`, `inline`, …; for `proxy:` the
+    /// inner one).
+    pub(crate) kind: String,
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) source: MapSource,
 }
 
 #[derive(Debug)]
-enum MapSource {
+pub(crate) enum MapSource {
     /// texthash (refused by daemons when it has duplicates) or the source
     /// of an indexed table.
     File {
@@ -389,6 +392,39 @@ impl RelayConfig {
             settings,
             notes,
         }
+    }
+
+    /// The tables of both parameters, with the parameter's name.
+    pub(crate) fn maps(&self) -> impl Iterator<Item = (&'static str, &Map)> + '_ {
+        self.relay_maps
+            .iter()
+            .map(|m| ("sender_dependent_relayhost_maps", m))
+            .chain(
+                self.sasl_maps
+                    .iter()
+                    .map(|m| ("smtp_sasl_password_maps", m)),
+            )
+    }
+
+    /// A setting read at load time ([`SETTINGS`]), expanded.
+    pub(crate) fn setting(&self, name: &str) -> Option<String> {
+        self.settings
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub(crate) fn sasl_enabled(&self) -> bool {
+        self.sasl_enabled
+    }
+
+    pub(crate) fn sender_auth(&self) -> bool {
+        self.sender_auth
+    }
+
+    /// `relayhost`, expanded and trimmed (empty: direct delivery).
+    pub fn relayhost(&self) -> &str {
+        &self.relayhost
     }
 
     /// The directory tables are read from.
@@ -662,6 +698,38 @@ fn maps_find(
 }
 
 impl Map {
+    /// The spec, shortened for messages.
+    pub(crate) fn spec_short(&self) -> String {
+        if self.spec.len() > 60 {
+            let cut = (0..=57)
+                .rev()
+                .find(|&i| self.spec.is_char_boundary(i))
+                .unwrap_or(0);
+            format!("{}...", self.spec.get(..cut).unwrap_or_default())
+        } else {
+            self.spec.clone()
+        }
+    }
+
+    /// Every value a lookup can return (for the next hops a table can give).
+    pub(crate) fn values(&self) -> Vec<String> {
+        match &self.source {
+            MapSource::File { table, .. } => table
+                .effective()
+                .into_iter()
+                .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())
+                .collect(),
+            MapSource::Inline(r) => r
+                .inline_entries()
+                .unwrap_or_default()
+                .iter()
+                .map(|(_, v)| v.clone())
+                .collect(),
+            MapSource::Static(v) => vec![v.clone()],
+            MapSource::Broken(_) | MapSource::Unknown(_) => Vec::new(),
+        }
+    }
+
     /// Postfix's `DICT_FLAG_FIXED`: consulted with every key of an address
     /// search, not only the full address.
     fn is_fixed(&self) -> bool {
@@ -731,6 +799,7 @@ fn open_map(r: &TableRef, postfix_dir: &Path, config_directory: &str, utf8: bool
     if let Some(v) = r.static_value() {
         return Map {
             spec,
+            kind: kind.to_owned(),
             file: None,
             source: MapSource::Static(v.to_owned()),
         };
@@ -738,6 +807,7 @@ fn open_map(r: &TableRef, postfix_dir: &Path, config_directory: &str, utf8: bool
     if r.inline_entries().is_some() {
         return Map {
             spec,
+            kind: kind.to_owned(),
             file: None,
             source: MapSource::Inline(r.clone()),
         };
@@ -769,12 +839,14 @@ fn open_map(r: &TableRef, postfix_dir: &Path, config_directory: &str, utf8: bool
         };
         return Map {
             spec,
+            kind: kind.to_owned(),
             file: Some(file),
             source,
         };
     }
     Map {
         spec,
+        kind: kind.to_owned(),
         file: None,
         source: MapSource::Unknown(format!(
             "{kind}: tables of this type are not evaluated by this tool"
@@ -883,7 +955,7 @@ impl fmt::Display for Explanation {
 }
 
 /// Characters of `s` escaped for a JSON string.
-fn json_str(s: &str) -> String {
+pub(crate) fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for ch in s.chars() {

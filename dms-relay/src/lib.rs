@@ -21,6 +21,7 @@
 pub use postfix_table::Table;
 
 pub mod apply;
+pub mod doctor;
 pub mod env;
 pub mod explain;
 pub mod fsutil;
