@@ -11,6 +11,8 @@
 //! setup-relay [--config-dir DIR] include-domain D
 //! setup-relay [--config-dir DIR] list [--json]
 //! setup-relay [--config-dir DIR] apply --postfix-dir PDIR
+//! setup-relay [--config-dir DIR] explain [--postfix-dir PDIR] [--json] SENDER...
+//! setup-relay [--config-dir DIR] doctor [--postfix-dir PDIR] [--fix] [--json]
 //! ```
 //!
 //! Differences from DMS's `setup relay` (spec section 5), on purpose:
@@ -41,6 +43,10 @@
 //!   `_setup_relayhost`) from the process ENV (`RelayEnv::from_env`), written
 //!   with `dms_relay::apply::apply`; warnings go to stderr as
 //!   `setup-relay: warning: …`, and each file changed is reported on stdout.
+//! * `explain` and `doctor` read any Postfix relay configuration (PDIR,
+//!   default `/etc/postfix`): see `dms_relay::explain` and
+//!   `dms_relay::doctor`. `doctor` exits 2 when problems remain (after
+//!   `--fix`, if given), 1 on errors, 0 when clean.
 
 use std::ffi::OsString;
 use std::fmt::Display;
@@ -50,7 +56,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dms_relay::apply::apply;
+use dms_relay::doctor::{Doctor, Fix};
 use dms_relay::env::RelayEnv;
+use dms_relay::explain::RelayConfig;
 use dms_relay::fsutil;
 use dms_relay::render::{self, RenderOptions, Sources};
 use dms_relay::store::{
@@ -79,6 +87,13 @@ Commands (DIR defaults to /tmp/docker-mailserver):
   del-auth D                  remove @D's credentials
   include-domain D            undo exclude-domain
   list [--json]               relays, exclusions and credentials (passwords redacted)
+  explain [--postfix-dir PDIR] [--json] SENDER...
+                              which relay host and credentials Postfix uses for
+                              mail from SENDER (\"\" = null sender), and why: every
+                              lookup (PDIR defaults to /etc/postfix)
+  doctor [--postfix-dir PDIR] [--fix] [--json]
+                              relay problems with file, line and fix; --fix applies
+                              the mechanical fixes; exit status 2 when problems remain
   apply --postfix-dir PDIR    run the startup step from the relay ENV
                               (DEFAULT_RELAY_HOST, RELAY_HOST, RELAY_PORT,
                               RELAY_USER, RELAY_PASSWORD, and their __FILE variants):
@@ -101,16 +116,16 @@ pub struct Io<'a> {
 
 /// A failed run: the message (one line, without the program name) and the
 /// exit status.
-struct Fail(String);
+struct Fail(String, u8);
 
 type Res<T> = Result<T, Fail>;
 
 fn fail(msg: impl Display) -> Fail {
-    Fail(msg.to_string())
+    Fail(msg.to_string(), 1)
 }
 
 fn usage_err(msg: impl Display) -> Fail {
-    Fail(format!("{msg} (try '{PROG} help')"))
+    Fail(format!("{msg} (try '{PROG} help')"), 1)
 }
 
 /// `invalid FIELD "VALUE": REASON`, the reason without its leading field
@@ -122,8 +137,8 @@ fn invalid(field: &str, value: Option<&str>, err: &ValidationError) -> Fail {
         .and_then(|r| r.strip_prefix(' '))
         .unwrap_or(&msg);
     match value {
-        Some(v) => Fail(format!("invalid {field} {v:?}: {reason}")),
-        None => Fail(format!("invalid {field}: {reason}")),
+        Some(v) => Fail(format!("invalid {field} {v:?}: {reason}"), 1),
+        None => Fail(format!("invalid {field}: {reason}"), 1),
     }
 }
 
@@ -158,9 +173,11 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
     let _ = stdout.flush();
     match result {
         Ok(()) => 0,
-        Err(Fail(msg)) => {
-            let _ = writeln!(stderr, "{PROG}: {msg}");
-            1
+        Err(Fail(msg, status)) => {
+            if !msg.is_empty() {
+                let _ = writeln!(stderr, "{PROG}: {msg}");
+            }
+            status
         }
     }
 }
@@ -304,6 +321,8 @@ fn run_inner(
             let pdir = PathBuf::from(OsString::from_vec(pdir.to_vec()));
             run_apply(&config_dir, &pdir, stdout, stderr)
         }
+        b"explain" => run_explain(&config_dir, cmd_args, stdout),
+        b"doctor" => run_doctor(&config_dir, cmd_args, stdout, stderr),
         b"bench-ops" => {
             // Hidden: N library operations with one save, timed in-process
             // (scripts/bench-setup-relay.sh).
@@ -319,6 +338,128 @@ fn run_inner(
             "unknown command {:?}",
             String::from_utf8_lossy(cmd)
         ))),
+    }
+}
+
+/// `--postfix-dir PDIR` / `--postfix-dir=PDIR` and the given flags, in any
+/// order, then the rest.
+fn postfix_dir_and_flags<'a>(
+    mut args: &'a [Vec<u8>],
+    flags: &[&str],
+    usage: &str,
+) -> Res<(PathBuf, Vec<String>, &'a [Vec<u8>])> {
+    let mut pdir = PathBuf::from("/etc/postfix");
+    let mut seen = Vec::new();
+    loop {
+        match args {
+            [f, p, tail @ ..] if f == b"--postfix-dir" && !p.is_empty() => {
+                pdir = PathBuf::from(OsString::from_vec(p.clone()));
+                args = tail;
+            }
+            [f, tail @ ..] if f.starts_with(b"--postfix-dir=") && f.len() > 14 => {
+                pdir = PathBuf::from(OsString::from_vec(f.get(14..).unwrap_or_default().to_vec()));
+                args = tail;
+            }
+            [f, tail @ ..] if flags.iter().any(|x| x.as_bytes() == f.as_slice()) => {
+                seen.push(String::from_utf8_lossy(f).into_owned());
+                args = tail;
+            }
+            [f, ..] if f.starts_with(b"--") && f != b"--" => {
+                return Err(usage_err(format!(
+                    "unknown option {:?}; usage: {usage}",
+                    String::from_utf8_lossy(f)
+                )));
+            }
+            [f, tail @ ..] if f == b"--" => return Ok((pdir, seen, tail)),
+            _ => return Ok((pdir, seen, args)),
+        }
+    }
+}
+
+fn run_explain(_config_dir: &Path, args: &[Vec<u8>], stdout: &mut dyn Write) -> Res<()> {
+    const USAGE: &str = "explain [--postfix-dir PDIR] [--json] SENDER...";
+    let (pdir, flags, senders) = postfix_dir_and_flags(args, &["--json"], USAGE)?;
+    if senders.is_empty() {
+        return Err(usage_err(format!("usage: {USAGE}")));
+    }
+    let json = flags.iter().any(|f| f == "--json");
+    let config = RelayConfig::load(&pdir).map_err(fail)?;
+    let out = |e: std::io::Error| fail(format!("stdout: {e}"));
+    let mut items = Vec::new();
+    for (i, sender) in senders.iter().enumerate() {
+        let sender = text("sender", sender, true)?;
+        let e = config.explain(sender);
+        if json {
+            items.push(e.to_json());
+        } else {
+            if i > 0 {
+                writeln!(stdout).map_err(out)?;
+            }
+            write!(stdout, "{e}").map_err(out)?;
+        }
+    }
+    if json {
+        writeln!(stdout, "[{}]", items.join(",")).map_err(out)?;
+    }
+    Ok(())
+}
+
+fn run_doctor(
+    config_dir: &Path,
+    args: &[Vec<u8>],
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Res<()> {
+    const USAGE: &str = "doctor [--postfix-dir PDIR] [--fix] [--json]";
+    let (pdir, flags, rest) = postfix_dir_and_flags(args, &["--json", "--fix"], USAGE)?;
+    if !rest.is_empty() {
+        return Err(usage_err(format!("usage: {USAGE}")));
+    }
+    let json = flags.iter().any(|f| f == "--json");
+    let mut doctor = Doctor::new(&pdir).config_dir(config_dir);
+    match RelayEnv::from_env() {
+        Ok(env) => doctor = doctor.env(env),
+        Err(e) => {
+            let _ = writeln!(stderr, "{PROG}: warning: relay ENV not checked: {e}");
+        }
+    }
+    let mut report = doctor.run().map_err(fail)?;
+    let out = |e: std::io::Error| fail(format!("stdout: {e}"));
+    if flags.iter().any(|f| f == "--fix") {
+        let fixed = report.fix().map_err(fail)?;
+        for f in &fixed {
+            let _ = writeln!(stderr, "{PROG}: fixed: {}", describe_fix(f));
+        }
+        report = doctor.run().map_err(fail)?;
+    }
+    if json {
+        writeln!(stdout, "{}", report.to_json()).map_err(out)?;
+    } else {
+        for p in &report.problems {
+            writeln!(stdout, "{p}").map_err(out)?;
+        }
+        if report.is_clean() {
+            writeln!(stdout, "no problems found").map_err(out)?;
+        }
+    }
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(Fail(String::new(), 2))
+    }
+}
+
+fn describe_fix(f: &Fix) -> String {
+    match f {
+        Fix::RenameKey { file, from, to } => {
+            format!("{}: key {from} renamed to {to}", file.display())
+        }
+        Fix::SetParameter { file, name, value } => {
+            format!("{}: {name} = {value}", file.display())
+        }
+        Fix::RemoveLine { file, line } => format!("{}: line {line} removed", file.display()),
+        Fix::Chmod600 { file } => format!("{}: mode 0600", file.display()),
+        _ => format!("{f:?}"),
     }
 }
 

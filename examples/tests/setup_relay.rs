@@ -939,3 +939,118 @@ fn timing_1000_sequential_add_domain_processes() {
         "{mean_ms:.2} ms per call (limit 20 ms in debug)"
     );
 }
+
+// ------------------------------------------------------------------ explain / doctor
+
+#[test]
+fn explain_and_doctor_after_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("cfg");
+    let pdir = tmp.path().join("pdir");
+    fs::create_dir_all(&pdir).unwrap();
+    fs::copy(dms_dir().join("stock-main.cf"), pdir.join("main.cf")).unwrap();
+    // One managed domain: RELAY_HOST routes it.
+    fs::create_dir_all(&cfg).unwrap();
+    fs::write(
+        cfg.join("postfix-accounts.cf"),
+        "user@managed.test|{SHA512-CRYPT}$6$x$y\n",
+    )
+    .unwrap();
+    for args in [
+        &["add-domain", "shop.test", "mail.shop.test", "2525"][..],
+        &["add-auth", "shop.test", "shopuser", "Canary-Pw-7f3a"],
+        &["exclude-domain", "direct.test"],
+    ] {
+        let mut c = cli(&cfg);
+        c.args(args);
+        let out = run_with_stdin(c, b"");
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    let mut c = cli(&cfg);
+    c.envs([
+        ("RELAY_HOST", "smtp.relay.test"),
+        ("RELAY_PORT", "587"),
+        ("RELAY_USER", "envuser"),
+        ("RELAY_PASSWORD", "Canary-Env-9c1d"),
+    ])
+    .args(["apply", "--postfix-dir"])
+    .arg(&pdir);
+    let out = run_with_stdin(c, b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let explain = |senders: &[&str], json: bool| {
+        let mut c = cli(&cfg);
+        c.args(["explain", "--postfix-dir"]).arg(&pdir);
+        if json {
+            c.arg("--json");
+        }
+        c.args(senders);
+        let out = run_with_stdin(c, b"");
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = explain(&["orders+eu@shop.test", "x@direct.test"], false);
+    let json = explain(&["orders+eu@shop.test", "x@direct.test"], true);
+    for out in [&text, &json] {
+        assert!(!out.contains("Canary"), "{out}");
+    }
+    assert!(
+        text.contains("next hop: [mail.shop.test]:2525  (sender_dependent_relayhost_maps"),
+        "{text}"
+    );
+    assert!(
+        json.contains(r#""next_hop":"[mail.shop.test]:2525""#),
+        "{json}"
+    );
+    assert!(json.contains(r#""user":"shopuser""#), "{json}");
+    // The excluded domain is not routed (relayhost is empty with RELAY_HOST):
+    // direct delivery, so no credentials are looked up.
+    let second = json.split(r#"{"sender":"x@direct.test""#).nth(1).unwrap();
+    assert!(second.contains(r#""kind":"direct""#), "{json}");
+    // The managed domain goes to RELAY_HOST with the ENV credentials.
+    let managed = explain(&["someone@managed.test"], true);
+    assert!(
+        managed.contains(r#""next_hop":"[smtp.relay.test]:587""#),
+        "{managed}"
+    );
+    assert!(managed.contains(r#""user":"envuser""#), "{managed}");
+    assert!(!managed.contains("Canary"), "{managed}");
+
+    let doctor = |fix: bool| {
+        let mut c = cli(&cfg);
+        c.args(["doctor", "--postfix-dir"]).arg(&pdir);
+        if fix {
+            c.arg("--fix");
+        }
+        run_with_stdin(c, b"")
+    };
+    let out = doctor(false);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!report.contains("Canary"), "{report}");
+    // What apply writes is clean but for what needs a person.
+    let codes: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("DR"))
+        .map(|l| &l[..5])
+        .collect();
+    assert!(
+        codes.iter().all(|c| *c == "DR004" || *c == "DR011"),
+        "{report}"
+    );
+    // A widened credential file is found and fixed.
+    fs::set_permissions(pdir.join("sasl_passwd"), fs::Permissions::from_mode(0o644)).unwrap();
+    let out = doctor(false);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DR008"));
+    let out = doctor(true);
+    assert!(stderr(&out).contains("mode 0600"), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("DR008"));
+    assert_eq!(
+        fs::metadata(pdir.join("sasl_passwd"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
