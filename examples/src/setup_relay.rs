@@ -341,13 +341,16 @@ fn run_inner(
     }
 }
 
+/// The Postfix directory, the flags seen, and the other arguments.
+type PdirArgs<'a> = (PathBuf, Vec<String>, &'a [Vec<u8>]);
+
 /// `--postfix-dir PDIR` / `--postfix-dir=PDIR` and the given flags, in any
 /// order, then the rest.
 fn postfix_dir_and_flags<'a>(
     mut args: &'a [Vec<u8>],
     flags: &[&str],
     usage: &str,
-) -> Res<(PathBuf, Vec<String>, &'a [Vec<u8>])> {
+) -> Res<PdirArgs<'a>> {
     let mut pdir = PathBuf::from("/etc/postfix");
     let mut seen = Vec::new();
     loop {
