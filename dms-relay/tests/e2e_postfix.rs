@@ -144,18 +144,43 @@ fn file_has_line_starting(path: &str, prefix: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Cyrus SASL's client plugin for `mech` (`/usr/lib/<triplet>/sasl2/lib<mech>.so*`).
 fn sasl_plugin_present(mech: &str) -> bool {
     let pattern = format!("lib{mech}.so");
-    [
-        "/usr/lib/x86_64-linux-gnu/sasl2",
-        "/usr/lib/aarch64-linux-gnu/sasl2",
-        "/usr/lib/sasl2",
-    ]
-    .iter()
-    .filter_map(|d| fs::read_dir(d).ok())
-    .flatten()
-    .flatten()
-    .any(|e| e.file_name().to_string_lossy().starts_with(&pattern))
+    let mut dirs = vec![PathBuf::from("/usr/lib/sasl2")];
+    if let Ok(entries) = fs::read_dir("/usr/lib") {
+        dirs.extend(entries.flatten().map(|e| e.path().join("sasl2")));
+    }
+    dirs.iter()
+        .filter_map(|d| fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(&pattern))
+}
+
+/// `postfix`'s uid and gid from `/etc/passwd`.
+fn postfix_ids() -> Option<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    let line = passwd.lines().find(|l| l.starts_with("postfix:"))?;
+    let mut f = line.split(':').skip(2);
+    Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+}
+
+/// Where the instance's temp dir goes: the usual temp dir when the
+/// `postfix` user can reach it (every ancestor searchable by others),
+/// otherwise `/tmp`.
+fn temp_base() -> PathBuf {
+    let base = std::env::temp_dir();
+    let reachable = base.ancestors().all(|a| {
+        fs::metadata(a)
+            .map(|m| m.permissions().mode() & 0o001 != 0)
+            .unwrap_or(false)
+    });
+    if reachable {
+        base
+    } else {
+        PathBuf::from("/tmp")
+    }
 }
 
 fn prerequisites(test: &str) -> Option<Tools> {
@@ -182,7 +207,7 @@ fn prerequisites(test: &str) -> Option<Tools> {
             missing.push(p.display().to_string());
         }
     }
-    if !file_has_line_starting("/etc/passwd", "postfix:") {
+    if postfix_ids().is_none() {
         missing.push("user postfix".into());
     }
     if !file_has_line_starting("/etc/group", "postdrop:") {
@@ -456,10 +481,8 @@ impl Instance {
             fs::create_dir(root.join(d)).unwrap();
             fs::set_permissions(root.join(d), fs::Permissions::from_mode(0o755)).unwrap();
         }
-        run(
-            Command::new("chown").arg("postfix").arg(root.join("data")),
-            "chown postfix data",
-        );
+        let (uid, gid) = postfix_ids().expect("user postfix");
+        std::os::unix::fs::chown(root.join("data"), Some(uid), Some(gid)).unwrap();
         let r = root.display();
         let main_cf = format!(
             "# Private Postfix instance of the dms-relay end-to-end test.\n\
@@ -803,7 +826,7 @@ fn run_scenario(test: &str, build: fn(&Hosts<'_>) -> Scenario) {
     let system_before = system_config();
     let tmp = tempfile::Builder::new()
         .prefix("dms-relay-e2e-")
-        .tempdir()
+        .tempdir_in(temp_base())
         .unwrap();
     let root = tmp.path().to_path_buf();
     fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
