@@ -55,19 +55,21 @@
 //!
 //! # The alternate configuration directory, as root
 //!
-//! Postfix refuses a non-default config directory that is not listed in
-//! the default main.cf's `alternate_config_directories` only when the
-//! process is not privileged: `mail_conf_suck()` calls
-//! `mail_conf_checkdir()` for a `MAIL_CONFIG` from the environment only when
-//! `geteuid() != 0`. As root (CI), `postfix -c DIR`, `postqueue -c DIR` and
-//! `sendmail -C DIR` (and the set-gid `postdrop` it runs, whose euid stays
-//! 0) all use DIR without any change to `/etc/postfix` (verified: the
-//! message lands in the private `maildrop`, nothing in
-//! `/var/spool/postfix`). The test therefore requires root; it asserts that
-//! `/etc/postfix/main.cf` and `master.cf` are byte-identical before and
-//! after. `postfix start` runs `postfix-script check`, whose `post-install
-//! create-missing` creates the private queue's subdirectories; it reads
-//! `/etc/postfix/postfix-files` (`meta_directory`) but writes nothing there.
+//! Postfix insists that a non-default config directory (`MAIL_CONFIG`, set
+//! by `-c`/`-C`) be listed in the default main.cf's
+//! `alternate_config_directories` only for a set-gid program run by an
+//! ordinary user: `mail_conf_suck()` calls `mail_conf_checkdir()` when the
+//! directory is non-default, `safe_getenv()` refuses the environment (set-gid
+//! process) *and* `geteuid() != 0`. As root (CI) the effective uid is 0 for
+//! every program, including the set-gid `postdrop` that `sendmail` runs, so
+//! `postfix -c DIR` and `sendmail -C DIR` use DIR with no change to
+//! `/etc/postfix` (checked: the message lands in the private `maildrop`,
+//! nothing in `/var/spool/postfix`). The test therefore requires root; it
+//! asserts that `/etc/postfix/main.cf` and `master.cf` are byte-identical
+//! before and after. `postfix start` runs `postfix-script check`, whose
+//! `post-install create-missing` creates the private queue's subdirectories;
+//! it reads `/etc/postfix/postfix-files` (`meta_directory`) but writes
+//! nothing there (checked: no mtime in `/etc/postfix` changes).
 //!
 //! # Gating
 //!
@@ -87,7 +89,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -107,6 +109,8 @@ const DAEMONS: &str = "/usr/lib/postfix/sbin";
 const SYS_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 /// How long to wait for all deliveries of one scenario.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(120);
+/// How long one command (`postfix start`, `sendmail`, `openssl`) may take.
+const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 /// How long the fake relays may take to bind.
 const RELAY_START_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -245,22 +249,51 @@ fn prerequisites(test: &str) -> Option<Tools> {
 
 // ------------------------------------------------------------------ helpers
 
-fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
+/// Runs `cmd` to completion within `limit` (killed and a panic otherwise),
+/// with `stdin` as its input. Returns stdout and stderr, or an error
+/// message with them when the command failed. The output goes to anonymous files, not pipes, so a daemon the
+/// command leaves behind (Postfix's master) cannot hold it open.
+fn run_bounded(
+    cmd: &mut Command,
+    stdin: &[u8],
+    limit: Duration,
+    what: &str,
+) -> Result<String, String> {
+    let mut out = tempfile::tempfile().unwrap();
+    let mut err = tempfile::tempfile().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(out.try_clone().unwrap())
+        .stderr(err.try_clone().unwrap())
+        .spawn()
         .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{text}",
-        out.status
-    );
-    text
+    let mut pipe = child.stdin.take().unwrap();
+    let _ = pipe.write_all(stdin);
+    drop(pipe);
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut text = String::new();
+    for f in [&mut out, &mut err] {
+        f.seek(SeekFrom::Start(0)).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    if status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{what} failed ({status}):\n{text}"))
+    }
 }
 
 /// A Postfix command with a fixed, minimal environment.
@@ -348,7 +381,7 @@ impl FakeRelays {
     fn start(tools: &Tools, dir: &Path) -> FakeRelays {
         let cert = dir.join("relay-cert.pem");
         let key = dir.join("relay-key.pem");
-        run(
+        run_bounded(
             Command::new(&tools.openssl)
                 .args([
                     "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -357,8 +390,11 @@ impl FakeRelays {
                 .arg(&key)
                 .arg("-out")
                 .arg(&cert),
+            b"",
+            COMMAND_LIMIT,
             "openssl req -x509",
-        );
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let log = dir.join("relay.log");
         let ready = dir.join("relay-ready.json");
         let stderr = dir.join("relay.stderr");
@@ -564,64 +600,37 @@ impl Instance {
 
     fn start(&mut self) {
         backdate(&self.etc);
-        // Output to a file: the daemonised master must not hold our pipes.
-        let out = self.root.join("postfix-start.out");
-        let status = self
-            .postfix(&["start"])
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&out).unwrap())
-            .stderr(fs::File::create(self.root.join("postfix-start.err")).unwrap())
-            .status()
-            .unwrap();
         self.started = true;
-        assert!(
-            status.success(),
-            "postfix -c {} start failed ({status}):\n{}",
-            self.etc.display(),
-            self.maillog()
-        );
+        let what = format!("postfix -c {} start", self.etc.display());
+        if let Err(e) = run_bounded(&mut self.postfix(&["start"]), b"", COMMAND_LIMIT, &what) {
+            panic!("{e}\n--- Postfix log:\n{}", self.maillog());
+        }
     }
 
     fn postconf_n(&self) -> String {
-        let out = postfix_cmd(POSTCONF)
-            .arg("-c")
-            .arg(&self.etc)
-            .arg("-n")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut cmd = postfix_cmd(POSTCONF);
+        cmd.arg("-c").arg(&self.etc).arg("-n");
+        run_bounded(&mut cmd, b"", COMMAND_LIMIT, "postconf -n").unwrap_or_else(|e| e)
     }
 
     /// `sendmail -C etc -f SENDER -i -- RCPT` with a small message.
     fn sendmail(&self, sender: &str, rcpt: &str) {
         let from = if sender.is_empty() { "<>" } else { sender };
-        let mut child = postfix_cmd(SENDMAIL)
-            .arg("-C")
-            .arg(&self.etc)
-            .args(["-f", from, "-i", "--", rcpt])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
         let msg = format!(
             "From: {from}\nTo: {rcpt}\nSubject: dms-relay e2e\n\
              X-E2E-Sender: {from}\n\nrelayed by the dms-relay end-to-end test\n"
         );
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(msg.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "sendmail -f {from} failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut cmd = postfix_cmd(SENDMAIL);
+        cmd.arg("-C")
+            .arg(&self.etc)
+            .args(["-f", from, "-i", "--", rcpt]);
+        run_bounded(
+            &mut cmd,
+            msg.as_bytes(),
+            COMMAND_LIMIT,
+            &format!("sendmail -f {from}"),
+        )
+        .unwrap_or_else(|e| panic!("{e}\n--- Postfix log:\n{}", self.maillog()));
     }
 
     fn maillog(&self) -> String {
