@@ -47,11 +47,13 @@
 //!    (`-f '<>'` for the null sender); recipient `N` identifies the sender
 //!    in the relay log. The test waits (at most [`DELIVERY_DEADLINE`]) until
 //!    every message has reached a relay, failing early on a bounce.
-//! 5. **Comparison** per sender: relay address and `(user, password)` seen
-//!    by the relay against [`predict`]; also MAIL FROM and that AUTH only
-//!    happened over TLS. One table for all senders is printed; any mismatch
-//!    fails with the table, the rendered files, `postconf -n`, the Postfix
-//!    log and the relay log.
+//! 5. **Comparison** per sender: the relay address and `(user, password)`
+//!    the relay saw must equal [`predict`] (the pluggable prediction; see
+//!    its `TODO(explain)`) and also [`intended`], the result the scenario's
+//!    author wrote next to the sender; MAIL FROM must be the sender and AUTH
+//!    must only happen over TLS. One table for all senders is printed; any
+//!    difference fails with the table, the rendered files, `postconf -n`,
+//!    the Postfix log and the relay log.
 //!
 //! # The alternate configuration directory, as root
 //!
@@ -770,16 +772,33 @@ struct Setup<'a> {
     relays: &'a BTreeMap<String, SocketAddr>,
 }
 
+/// What the scenario's author wrote next to the sender: a second,
+/// hand-made expectation that the observation is also checked against (it
+/// stays when [`predict`] becomes `explain`).
+fn intended(case: &SenderCase, relays: &BTreeMap<String, SocketAddr>) -> Expected {
+    Expected {
+        relay: relays[case.relay],
+        auth: case.auth.map(|(u, p)| (u.to_string(), p.to_string())),
+    }
+}
+
 /// The prediction for `sender` (`""` = null sender): the one place the
-/// harness asks "what will Postfix do".
+/// harness asks "what will Postfix do". Every observation must equal it.
 fn predict(setup: &Setup<'_>, sender: &str) -> Expected {
-    // TODO(explain): replace with dms_relay::explain. It gets the same
-    // inputs as render/apply (setup.env, the files in setup.config_dir,
-    // setup.domains, or the rendered setup.postfix_dir / setup.rendered)
-    // and the sender, and yields the next hop and the credentials; map the
-    // next hop with `next_hop_addr` (DMS writes `[ip]:port`) and the
-    // credentials to `(user, password)`. Until then the prediction is the
-    // scenario author's expectation, written next to each sender.
+    // TODO(explain): replace this body with dms_relay::explain on the
+    // instance's Postfix directory (main.cf + the tables `apply` wrote):
+    //
+    //     let config = dms_relay::explain::RelayConfig::load(setup.postfix_dir).unwrap();
+    //     let e = config.explain(sender);
+    //     let hop = e.next_hop.as_deref().unwrap_or_else(|| panic!("no next hop: {e}"));
+    //     Expected {
+    //         relay: next_hop_addr(hop).unwrap_or_else(|| panic!("next hop {hop:?}")),
+    //         auth: e.credentials().map(|c| (c.user.clone(), c.password.expose().to_string())),
+    //     }
+    //
+    // (setup.env, setup.config_dir, setup.domains and setup.rendered are the
+    // inputs render/apply got, for a prediction made from those instead).
+    // Until then the prediction is the scenario author's expectation.
     let _ = (
         setup.env,
         setup.config_dir,
@@ -793,10 +812,7 @@ fn predict(setup: &Setup<'_>, sender: &str) -> Expected {
         .iter()
         .find(|c| c.sender == sender)
         .unwrap_or_else(|| panic!("no expectation for sender {sender:?}"));
-    Expected {
-        relay: setup.relays[case.relay],
-        auth: case.auth.map(|(u, p)| (u.to_string(), p.to_string())),
-    }
+    intended(case, setup.relays)
 }
 
 // ------------------------------------------------------------------ the run
@@ -923,7 +939,8 @@ fn run_scenario(test: &str, build: fn(&Hosts<'_>) -> Scenario) {
     let mut predicted = Vec::new();
     for (i, case) in scenario.senders.iter().enumerate() {
         let rcpt = format!("rcpt-{i}@remote.test");
-        predicted.push((case.sender, rcpt.clone(), predict(&setup, case.sender)));
+        let expected = predict(&setup, case.sender);
+        predicted.push((case, rcpt.clone(), expected));
         instance.sendmail(case.sender, &rcpt);
     }
 
@@ -956,7 +973,9 @@ fn run_scenario(test: &str, build: fn(&Hosts<'_>) -> Scenario) {
     let mut table = String::new();
     let mut mismatches = 0;
     let _ = writeln!(table, "scenario {}:", scenario.name);
-    for (sender, rcpt, expected) in &predicted {
+    for (case, rcpt, expected) in &predicted {
+        let sender = case.sender;
+        let intended = intended(case, &relays.addrs);
         let got: Vec<&Observed> = observed
             .iter()
             .filter(|m| m.rcpt_to.contains(rcpt))
@@ -968,6 +987,15 @@ fn run_scenario(test: &str, build: fn(&Hosts<'_>) -> Scenario) {
             relay_name(&relays.addrs, expected.relay),
             show_auth(&expected.auth)
         );
+        if intended != *expected {
+            let _ = writeln!(
+                table,
+                "  {:<24} intended  {} with {}",
+                "",
+                relay_name(&relays.addrs, intended.relay),
+                show_auth(&intended.auth)
+            );
+        }
         let mut problems = Vec::new();
         match got.as_slice() {
             [] => problems.push("no relay received it".to_string()),
@@ -994,10 +1022,13 @@ fn run_scenario(test: &str, build: fn(&Hosts<'_>) -> Scenario) {
                 if auth != expected.auth {
                     problems.push("credentials ≠ predicted".to_string());
                 }
+                if (m.listen, &auth) != (intended.relay, &intended.auth) {
+                    problems.push("≠ the scenario's intended result".to_string());
+                }
                 if m.auth.is_some() && !m.tls {
                     problems.push("AUTH without TLS".to_string());
                 }
-                if m.mail_from != *sender {
+                if m.mail_from != sender {
                     problems.push(format!("MAIL FROM {:?} ≠ sender", m.mail_from));
                 }
             }
