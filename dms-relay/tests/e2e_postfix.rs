@@ -48,8 +48,8 @@
 //!    in the relay log. The test waits (at most [`DELIVERY_DEADLINE`]) until
 //!    every message has reached a relay, failing early on a bounce.
 //! 5. **Comparison** per sender: the relay address and `(user, password)`
-//!    the relay saw must equal [`predict`] (the pluggable prediction; see
-//!    its `TODO(explain)`) and also [`intended`], the result the scenario's
+//!    the relay saw must equal [`predict`] (`dms_relay::explain` on the
+//!    instance's configuration) and also [`intended`], the result the scenario's
 //!    author wrote next to the sender; MAIL FROM must be the sender and AUTH
 //!    must only happen over TLS. One table for all senders is printed; any
 //!    difference fails with the table, the rendered files, `postconf -n`,
@@ -100,7 +100,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use dms_relay::apply::apply;
 use dms_relay::env::RelayEnv;
-use dms_relay::render::{self, RenderOptions, Rendered, Sources};
+use dms_relay::render::{self, RenderOptions, Sources};
 use dms_relay::store::{self, ConfigDir};
 
 const POSTFIX: &str = "/usr/sbin/postfix";
@@ -759,22 +759,9 @@ struct Expected {
     auth: Option<(String, String)>,
 }
 
-/// Everything a prediction may use: the scenario and the inputs exactly as
-/// `render`/`apply` got them, plus the instance's resulting Postfix
-/// directory (main.cf, relayhost_map, sasl_passwd).
-struct Setup<'a> {
-    scenario: &'a Scenario,
-    env: &'a RelayEnv,
-    config_dir: &'a Path,
-    postfix_dir: &'a Path,
-    domains: &'a [String],
-    rendered: &'a Rendered,
-    relays: &'a BTreeMap<String, SocketAddr>,
-}
-
 /// What the scenario's author wrote next to the sender: a second,
 /// hand-made expectation that the observation is also checked against (it
-/// stays when [`predict`] becomes `explain`).
+/// guards against `explain` and Postfix agreeing on something unintended).
 fn intended(case: &SenderCase, relays: &BTreeMap<String, SocketAddr>) -> Expected {
     Expected {
         relay: relays[case.relay],
@@ -783,36 +770,22 @@ fn intended(case: &SenderCase, relays: &BTreeMap<String, SocketAddr>) -> Expecte
 }
 
 /// The prediction for `sender` (`""` = null sender): the one place the
-/// harness asks "what will Postfix do". Every observation must equal it.
-fn predict(setup: &Setup<'_>, sender: &str) -> Expected {
-    // TODO(explain): replace this body with dms_relay::explain on the
-    // instance's Postfix directory (main.cf + the tables `apply` wrote):
-    //
-    //     let config = dms_relay::explain::RelayConfig::load(setup.postfix_dir).unwrap();
-    //     let e = config.explain(sender);
-    //     let hop = e.next_hop.as_deref().unwrap_or_else(|| panic!("no next hop: {e}"));
-    //     Expected {
-    //         relay: next_hop_addr(hop).unwrap_or_else(|| panic!("next hop {hop:?}")),
-    //         auth: e.credentials().map(|c| (c.user.clone(), c.password.expose().to_string())),
-    //     }
-    //
-    // (setup.env, setup.config_dir, setup.domains and setup.rendered are the
-    // inputs render/apply got, for a prediction made from those instead).
-    // Until then the prediction is the scenario author's expectation.
-    let _ = (
-        setup.env,
-        setup.config_dir,
-        setup.postfix_dir,
-        setup.domains,
-        setup.rendered,
-    );
-    let case = setup
-        .scenario
-        .senders
-        .iter()
-        .find(|c| c.sender == sender)
-        .unwrap_or_else(|| panic!("no expectation for sender {sender:?}"));
-    intended(case, setup.relays)
+/// harness asks "what will Postfix do": `dms_relay::explain` over the
+/// instance's main.cf and the tables `apply` wrote. Every observation must
+/// equal it.
+fn predict(postfix_dir: &Path, sender: &str) -> Expected {
+    let config = dms_relay::explain::RelayConfig::load(postfix_dir).unwrap();
+    let e = config.explain(sender);
+    let hop = e
+        .next_hop
+        .as_deref()
+        .unwrap_or_else(|| panic!("no next hop: {e}"));
+    Expected {
+        relay: next_hop_addr(hop).unwrap_or_else(|| panic!("next hop {hop:?}")),
+        auth: e
+            .credentials()
+            .map(|c| (c.user.clone(), c.password.expose().to_string())),
+    }
 }
 
 // ------------------------------------------------------------------ the run
@@ -927,19 +900,10 @@ fn run_scenario(test: &str, build: fn(&Hosts<'_>) -> Scenario) {
     }
 
     instance.start();
-    let setup = Setup {
-        scenario: &scenario,
-        env: &env,
-        config_dir: &cfg_path,
-        postfix_dir: &instance.etc,
-        domains: &domains,
-        rendered: &rendered,
-        relays: &relays.addrs,
-    };
     let mut predicted = Vec::new();
     for (i, case) in scenario.senders.iter().enumerate() {
         let rcpt = format!("rcpt-{i}@remote.test");
-        let expected = predict(&setup, case.sender);
+        let expected = predict(&instance.etc, case.sender);
         predicted.push((case, rcpt.clone(), expected));
         instance.sendmail(case.sender, &rcpt);
     }
