@@ -71,6 +71,7 @@ mod casefold;
 mod casefold_table;
 mod diag;
 mod error;
+pub mod inline;
 pub mod lines;
 pub mod ops;
 mod record;
