@@ -92,11 +92,14 @@ fn vectors_q_dash_and_each_key() {
     }
 }
 
+/// Arguments, stdin, exit status, stdout, stderr.
+type Case<'a> = (&'a [&'a [u8]], &'a [u8], u8, &'a str, &'a str);
+
 /// Answers recorded from `postmap -c DIR …` (Postfix 3.7.11,
 /// `compatibility_level = 3.6`).
 #[test]
 fn recorded_postmap_answers() {
-    let cases: &[(&[&[u8]], &[u8], u8, &str, &str)] = &[
+    let cases: &[Case<'_>] = &[
         (
             &[b"-q", b"key", b"inline:{ { key = } }"],
             b"",
@@ -252,7 +255,7 @@ impl Rng {
 }
 
 fn gen_spec(r: &mut Rng) -> String {
-    if r.next() % 5 == 0 {
+    if r.next().is_multiple_of(5) {
         let body = r.pick(&["x", "{ a b }", "{}", "{a}b", "", "[h]:25", "{ x"]);
         return format!("static:{body}");
     }

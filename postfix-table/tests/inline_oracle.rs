@@ -62,9 +62,12 @@ fn predict_queries(spec: &str, keys: &[Vec<u8>], options: Options) -> (Vec<u8>, 
     (out, err)
 }
 
+/// Output lines, without their LF.
+type Lines = Vec<Vec<u8>>;
+
 /// What `postmap -s SPEC` prints, lines sorted (stdout, stderr); `None`
 /// for a reference that does not parse.
-fn predict_dump(spec: &str, options: Options) -> Option<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+fn predict_dump(spec: &str, options: Options) -> Option<(Lines, Lines)> {
     let t = TableRef::parse(spec).ok()?;
     let (mut out, mut err) = (Vec::new(), Vec::new());
     match t.inline_dump(options) {
