@@ -30,6 +30,9 @@
 //!   fatal message (the text after `postmap: fatal: `).
 //! * `proxy:` wraps another reference, which is parsed too.
 //!
+//! Lookups, listing and edits of the in-line types (`inline:{…}`,
+//! `static:…`) are in [`crate::inline`].
+//!
 //! Postfix treats the text as a C string: a NUL byte ends it. A reference
 //! containing NUL is refused here ([`SpecError::Nul`]).
 //!
@@ -697,7 +700,9 @@ impl TableRef {
 
     /// `inline:{…}`: the value Postfix returns for `key` (keys folded as
     /// with `smtputf8_enable = yes`; last duplicate wins). `None` when not
-    /// found or not an inline table.
+    /// found or not an inline table. [`TableRef::lookup`] and
+    /// [`TableRef::lookup_with`] ([`crate::inline`]) also answer for
+    /// `static:`, take [`crate::Options`] and say why a key is not found.
     pub fn inline_lookup(&self, key: &str) -> Option<&str> {
         self.inline_entries()?
             .iter()
