@@ -8,11 +8,14 @@ use postfix_table::{Diagnostic, DiagnosticKind, Duplicates, Fold, Options, Query
 
 use crate::{Durability, write_atomic_with};
 
+mod in_memory;
+
 const PROG: &str = "postmap-lite";
 
 /// Usage text.
 pub const USAGE: &str = "usage: postmap-lite [-f] [-r] [-w] [-U] -q KEY|- TYPE:FILE
        postmap-lite [-f] [-r] [-w] [-U] -s TYPE:FILE
+       postmap-lite [-f] [-U] -q KEY|- | -s 'inline:{KEY=VALUE, { KEY = VALUE }}' | static:VALUE
        postmap-lite --echo FILE
        postmap-lite [--no-fsync] --set KEY VALUE FILE | --opt-out KEY FILE | --delete KEY FILE";
 
@@ -127,6 +130,16 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
     let ([spec], true) = (rest.as_slice(), dump || query.is_some()) else {
         return usage(stderr);
     };
+    // inline:{...} and static:... hold their data in the reference itself.
+    if let Some(raw) = args
+        .iter()
+        .rev()
+        .find(|a| s(a) == *spec)
+        .filter(|a| in_memory::handles(a))
+    {
+        let query = if dump { None } else { query };
+        return in_memory::run(raw, query, flags.options, stdin, stdout, stderr);
+    }
     let table = match load(spec, &flags, stderr) {
         Ok(t) => t,
         Err(msg) => return fatal(stderr, &msg),

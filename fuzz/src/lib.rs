@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod dms_checks;
+pub mod inline_checks;
 pub mod maincf_checks;
 
 use arbitrary::Arbitrary;

@@ -27,6 +27,38 @@
 //! What is preserved: every byte of every line an edit does not touch. An
 //! edit rewrites only the entries it names (see [`edit`] for exactly how,
 //! and where it deliberately differs from postconf).
+//!
+//! Table references in values (`inline:{…}`, `static:…`, `hash:/file`, …)
+//! are read with [`typed::parse_table_refs`] / [`typed::Resolved::table_refs`]
+//! (after `$` expansion, as Postfix does) and looked up with
+//! `postfix_table::spec::TableRef::lookup`; one key of an `inline:{…}`
+//! table is edited in place with [`typed::set_inline_entry`] (a `$` is
+//! written `$$`).
+//!
+//! ```
+//! use postfix_maincf::{MainCf, defaults::Defaults, typed::set_inline_entry};
+//!
+//! let mut cf = MainCf::parse(b"smtp_sasl_password_maps = inline:{ [smtp.example.com]:587=user:pa$$word }\n");
+//! let defaults = Defaults::default();
+//! let maps = cf.resolved(&defaults).table_refs("smtp_sasl_password_maps").unwrap().unwrap();
+//! assert_eq!(maps[0].lookup("[SMTP.example.com]:587").unwrap().value(), Some("user:pa$word"));
+//!
+//! let raw = cf.get("smtp_sasl_password_maps").unwrap().into_owned();
+//! cf.set("smtp_sasl_password_maps", set_inline_entry(&raw, "[b]:25", "u:$2")?)?;
+//! assert_eq!(
+//!     cf.to_bytes(),
+//!     b"smtp_sasl_password_maps = inline:{ [smtp.example.com]:587=user:pa$$word, [b]:25=u:$$2 }\n"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Public dependencies
+//!
+//! `postfix-table` is part of this crate's API: [`lines`] is its module,
+//! re-exported; table references are its `spec::TableRef` (and errors
+//! [`typed::TypedError::Table`], [`typed::InlineValueError`] carry its
+//! error types). The two crates are released together, with the same
+//! version. No other dependency's types appear in the API.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(

@@ -418,6 +418,141 @@ pub fn parse_table_refs(value: &[u8]) -> Result<Vec<TableRef>, TypedError> {
         .collect()
 }
 
+/// Why [`set_inline_entry`] or [`remove_inline_entry`] refused to edit a
+/// main.cf value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InlineValueError {
+    /// The value has no `inline:{…}` item.
+    NoInlineTable,
+    /// The value has more than one `inline:{…}` item: which to edit is
+    /// ambiguous.
+    SeveralInlineTables,
+    /// The `inline:{…}` item has a `$` that is not part of `$$`: a parameter
+    /// reference, whose expansion this edit cannot see or keep.
+    ParameterReference,
+    /// The `inline:{…}` item is not a valid table (Postfix's message).
+    Table(SpecError),
+    /// The edit itself is refused (key or value not representable, …).
+    Edit(postfix_table::inline::InlineEditError),
+}
+
+impl fmt::Display for InlineValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InlineValueError::NoInlineTable => f.write_str("the value has no inline:{...} table"),
+            InlineValueError::SeveralInlineTables => {
+                f.write_str("the value has several inline:{...} tables; edit it as a whole")
+            }
+            InlineValueError::ParameterReference => f.write_str(
+                "the inline:{...} table contains a $parameter reference; edit it as a whole",
+            ),
+            InlineValueError::Table(e) => e.fmt(f),
+            InlineValueError::Edit(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InlineValueError {}
+
+/// Finds the one `inline:{…}` item of a raw main.cf value and gives its
+/// byte range and the table it stands for (`$$` read as `$`).
+fn inline_item(raw: &[u8]) -> Result<(std::ops::Range<usize>, TableRef), InlineValueError> {
+    let text = c_string(raw);
+    let base = text.as_ptr() as usize;
+    let mut found = None;
+    for t in spec::tokens(text).filter(|t| t.starts_with(b"inline:")) {
+        if found.is_some() {
+            return Err(InlineValueError::SeveralInlineTables);
+        }
+        let start = t.as_ptr() as usize - base;
+        found = Some((start..start + t.len(), t));
+    }
+    let (range, item) = found.ok_or(InlineValueError::NoInlineTable)?;
+    let mut expanded = Vec::with_capacity(item.len());
+    let mut i = 0;
+    while let Some(&b) = item.get(i) {
+        if b == b'$' {
+            if item.get(i + 1) != Some(&b'$') {
+                return Err(InlineValueError::ParameterReference);
+            }
+            i += 1;
+        }
+        expanded.push(b);
+        i += 1;
+    }
+    let table = TableRef::parse_bytes(&expanded).map_err(InlineValueError::Table)?;
+    Ok((range, table))
+}
+
+fn splice_inline(raw: &[u8], range: std::ops::Range<usize>, table: &TableRef) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + 8);
+    out.extend_from_slice(raw.get(..range.start).unwrap_or_default());
+    for &b in table.as_str().as_bytes() {
+        if b == b'$' {
+            out.push(b'$');
+        }
+        out.push(b);
+    }
+    out.extend_from_slice(raw.get(range.end..).unwrap_or_default());
+    out
+}
+
+/// Sets `key` to `value` in the `inline:{…}` table of a **raw** main.cf
+/// value (as [`crate::MainCf::get`] returns it) and gives the new raw
+/// value, for [`crate::MainCf::set`]. Every other byte of the value is kept;
+/// the entry is edited as [`TableRef::set_inline`] does (last duplicate
+/// rewritten in place, earlier ones removed, a new key appended,
+/// unrepresentable keys and values refused).
+///
+/// `$` is main.cf's expansion character: a `$` in `key` or `value` is
+/// written `$$` (so a password `pa$word` stays `pa$word` for Postfix), and
+/// an inline table that contains a real `$parameter` reference is refused
+/// ([`InlineValueError::ParameterReference`]): its expanded text is not
+/// what is written, so a faithful edit is not possible. A value with
+/// several `inline:` tables is refused too.
+///
+/// ```
+/// use postfix_maincf::MainCf;
+/// use postfix_maincf::typed::set_inline_entry;
+///
+/// let mut cf = MainCf::parse(b"smtp_sasl_password_maps = texthash:/etc/postfix/sasl, inline:{ [a]:587=u:p }\n");
+/// let name = "smtp_sasl_password_maps";
+/// let new = set_inline_entry(&cf.get(name).unwrap(), "[b]:25", "user:pa$word, 2").unwrap();
+/// assert_eq!(new, b"texthash:/etc/postfix/sasl, inline:{ [a]:587=u:p, { [b]:25 = user:pa$$word, 2 } }");
+/// cf.set(name, &new).unwrap();
+/// // Postfix reads the password back with one `$`.
+/// let defaults = postfix_maincf::defaults::Defaults::default();
+/// let maps = cf.resolved(&defaults).table_refs(name).unwrap().unwrap();
+/// assert_eq!(maps[1].lookup("[B]:25").unwrap().value(), Some("user:pa$word, 2"));
+/// ```
+pub fn set_inline_entry(raw: &[u8], key: &str, value: &str) -> Result<Vec<u8>, InlineValueError> {
+    let (range, mut table) = inline_item(raw)?;
+    table
+        .set_inline(key, value)
+        .map_err(InlineValueError::Edit)?;
+    Ok(splice_inline(raw, range, &table))
+}
+
+/// Removes every entry of `key` from the `inline:{…}` table of a raw
+/// main.cf value ([`TableRef::remove_inline`]); gives the new raw value and
+/// how many entries went. Same rules as [`set_inline_entry`].
+///
+/// ```
+/// use postfix_maincf::typed::remove_inline_entry;
+/// let (v, n) = remove_inline_entry(b"inline:{ a=1, {b = x$$y} }", "A").unwrap();
+/// assert_eq!((v.as_slice(), n), (&b"inline:{ {b = x$$y} }"[..], 1));
+/// assert!(remove_inline_entry(b"inline:{ a=$relay }", "a").is_err());
+/// ```
+pub fn remove_inline_entry(raw: &[u8], key: &str) -> Result<(Vec<u8>, usize), InlineValueError> {
+    let (range, mut table) = inline_item(raw)?;
+    let n = table.remove_inline(key).map_err(InlineValueError::Edit)?;
+    if n == 0 {
+        return Ok((raw.to_vec(), 0));
+    }
+    Ok((splice_inline(raw, range, &table), n))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]

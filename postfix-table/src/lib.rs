@@ -50,11 +50,36 @@
 //! * Address lookups for sender-keyed tables follow Postfix's search order:
 //!   see [`address`].
 //!
+//! # Table references and in-line tables
+//!
+//! [`spec::TableRef`] reads a `type:name` reference as main.cf holds it
+//! (`hash:/etc/postfix/x`, `proxy:…`, `unionmap:{…}`, …), with Postfix's
+//! syntax checks and fatal messages. The tables that live in the reference
+//! itself, `inline:{ key=value, { key = value } }` and `static:value`, answer
+//! lookups, list their entries and (for `inline:`) take edits: see
+//! [`inline`].
+//!
+//! ```
+//! use postfix_table::spec::TableRef;
+//!
+//! let t: TableRef = "inline:{ [smtp.example.com]:587=user:pass, { KEY = a b, c }, key=last }".parse().unwrap();
+//! assert_eq!(t.lookup("[SMTP.example.com]:587").unwrap().value(), Some("user:pass"));
+//! assert_eq!(t.lookup("Key").unwrap().value(), Some("last"));       // folded; the last duplicate wins
+//! assert_eq!(TableRef::parse("static:{ relay }").unwrap().lookup("x").unwrap().value(), Some("relay"));
+//! assert_eq!(
+//!     TableRef::parse("inline:{ a=1 ").unwrap_err().to_string(),
+//!     r#"bad syntax: "inline:{ a=1 "; need "inline:{name=value...}""#   // Postfix's words
+//! );
+//! ```
+//!
 //! # Features
 //!
-//! * `serde`: `Serialize`/`Deserialize` for [`Table`] (as its list of
-//!   records: `{"key": …, "value": …}`, `value` null for an opt-out),
-//!   [`Options`] and [`Diagnostic`].
+//! * `serde` (off by default): `Serialize`/`Deserialize` for [`Table`] (as
+//!   its list of records: `{"key": …, "value": …}`, `value` null for an
+//!   opt-out), [`Options`], [`Fold`], [`Duplicates`], [`Diagnostic`] and
+//!   [`ops::EditOp`]. This is the only place another crate's traits appear
+//!   in the API; no dependency's types do (the lookup index is a private
+//!   `hashbrown` table).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -71,6 +96,7 @@ mod casefold;
 mod casefold_table;
 mod diag;
 mod error;
+pub mod inline;
 pub mod lines;
 pub mod ops;
 mod record;

@@ -30,6 +30,9 @@
 //!   fatal message (the text after `postmap: fatal: `).
 //! * `proxy:` wraps another reference, which is parsed too.
 //!
+//! Lookups, listing and edits of the in-line types (`inline:{…}`,
+//! `static:…`) are in [`crate::inline`].
+//!
 //! Postfix treats the text as a C string: a NUL byte ends it. A reference
 //! containing NUL is refused here ([`SpecError::Nul`]).
 //!
@@ -248,6 +251,15 @@ pub enum SpecError {
     },
     /// Not valid UTF-8 ([`TableRef::parse_bytes`]).
     NotUtf8,
+    /// An `inline:` reference that is not valid UTF-8
+    /// ([`TableRef::parse_bytes`]): fatal in Postfix with `smtputf8_enable
+    /// = yes`. (With `smtputf8_enable = no` Postfix accepts it; this crate
+    /// keeps references as UTF-8 text and does not.)
+    InlineNotUtf8 {
+        /// The reference, non-printable bytes shown as `?` as in Postfix's
+        /// log.
+        spec: String,
+    },
     /// Contains a NUL byte (Postfix would silently cut the text there).
     Nul,
 }
@@ -278,6 +290,10 @@ impl fmt::Display for SpecError {
                 "table reference nested more than {MAX_NESTING} levels deep: \"{spec}\""
             ),
             SpecError::NotUtf8 => f.write_str("table reference is not valid UTF-8"),
+            SpecError::InlineNotUtf8 { spec } => write!(
+                f,
+                "bad UTF-8 syntax: \"{spec}\"; need \"inline:{{name=value...}}\""
+            ),
             SpecError::Nul => f.write_str("table reference contains a NUL byte"),
         }
     }
@@ -463,9 +479,25 @@ impl TableRef {
         Self::parse_depth(s, 0)
     }
 
-    /// [`TableRef::parse`] for bytes, e.g. a raw main.cf value.
+    /// [`TableRef::parse`] for bytes, e.g. a raw main.cf value. Text that
+    /// is not UTF-8 is refused: for `inline:` with Postfix's message
+    /// ([`SpecError::InlineNotUtf8`]), otherwise [`SpecError::NotUtf8`].
+    ///
+    /// ```
+    /// use postfix_table::spec::TableRef;
+    /// assert_eq!(
+    ///     TableRef::parse_bytes(b"inline:{x\xffy=1}").unwrap_err().to_string(),
+    ///     r#"bad UTF-8 syntax: "inline:{x?y=1}"; need "inline:{name=value...}""#
+    /// );
+    /// ```
     pub fn parse_bytes(s: &[u8]) -> Result<TableRef, SpecError> {
-        Self::parse(std::str::from_utf8(s).map_err(|_| SpecError::NotUtf8)?)
+        match std::str::from_utf8(s) {
+            Ok(s) => Self::parse(s),
+            Err(_) if crate::lines::c_string(s).starts_with(b"inline:") => {
+                Err(crate::inline::inline_not_utf8(crate::lines::c_string(s)))
+            }
+            Err(_) => Err(SpecError::NotUtf8),
+        }
     }
 
     /// Parses a list of references as `maps_create()` in `global/maps.c`
@@ -668,7 +700,9 @@ impl TableRef {
 
     /// `inline:{…}`: the value Postfix returns for `key` (keys folded as
     /// with `smtputf8_enable = yes`; last duplicate wins). `None` when not
-    /// found or not an inline table.
+    /// found or not an inline table. [`TableRef::lookup`] and
+    /// [`TableRef::lookup_with`] ([`crate::inline`]) also answer for
+    /// `static:`, take [`crate::Options`] and say why a key is not found.
     pub fn inline_lookup(&self, key: &str) -> Option<&str> {
         self.inline_entries()?
             .iter()
