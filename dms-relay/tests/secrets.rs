@@ -368,9 +368,10 @@ fn render_and_apply_never_show_the_password() {
 // ------------------------------------------------------------------ main.cf
 
 /// `postfix-maincf` refusing a value that holds a password never repeats
-/// it. (The postconf-compatible `-e` parser repeats an argument without
-/// `=` — `MissingEquals`, `MissingName` — as postconf does: such an
-/// argument has no value. Not checked here.)
+/// it: the typed API (`set`, `set_all`) and a well-formed `name = value`
+/// argument of `postconf_edit`. (A malformed `-e` argument, without a name
+/// or without `=`, is repeated whole in postconf's own words —
+/// `MissingName`, `MissingEquals` — as postconf does; not checked here.)
 #[test]
 fn main_cf_refusals_never_show_the_value() {
     for c in CANARIES {
