@@ -462,3 +462,25 @@ fn panic_messages_never_show_the_password() {
         assert_clean("panic message", m);
     }
 }
+
+// ------------------------------------------------------------------ recovery
+
+/// A pending in-place rewrite of the credentials file whose target has
+/// gone (removed after the crash) is completed with the pending file's own
+/// mode (0600), not created anew with the umask's (0644).
+#[test]
+fn recovered_credentials_file_keeps_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("postfix-sasl-password.cf");
+    let pending = dms_relay::fsutil::pending_path(&target);
+    let content = format!("@example.org relayuser:{}\n", CANARIES[0]);
+    std::fs::write(&pending, &content).unwrap();
+    std::fs::set_permissions(&pending, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let done = dms_relay::fsutil::recover(tmp.path()).unwrap();
+    assert_eq!(done, vec![target.clone()]);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), content);
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600);
+    assert!(!pending.exists());
+}
