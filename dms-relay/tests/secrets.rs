@@ -440,7 +440,8 @@ fn panic_messages_never_show_the_password() {
             )
         }));
         messages.push(panic_message(|| {
-            let r: Result<(), Credentials> = Err(Credentials::new("u", c).unwrap());
+            let r: Result<(), Credentials> =
+                std::hint::black_box(Err(Credentials::new("u", c).unwrap()));
             r.unwrap()
         }));
         messages.push(panic_message(|| {
@@ -452,7 +453,7 @@ fn panic_messages_never_show_the_password() {
         }));
         messages.push(panic_message(|| {
             let cmd = Command::add_auth("example.org", "u", c).unwrap();
-            let none: Option<u8> = None;
+            let none: Option<u8> = std::hint::black_box(None);
             none.unwrap_or_else(|| panic!("no result for {cmd:?}"));
         }));
     }
