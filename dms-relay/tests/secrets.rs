@@ -485,3 +485,29 @@ fn recovered_credentials_file_keeps_0600() {
     assert_eq!(mode, 0o600);
     assert!(!pending.exists());
 }
+
+// ------------------------------------------------------------------ ops
+
+/// The reference model: its `Debug` and its mismatch reports.
+#[test]
+fn ops_model_never_shows_the_password() {
+    use dms_relay::ops::Model;
+    for c in CANARIES {
+        let mut docs = Documents::default();
+        let mut model = Model::observe(&mut docs, &["example.org"]);
+        let cmd = Command::add_auth("example.org", "relayuser", c).unwrap();
+        model.apply(&cmd, true);
+        assert_clean_debug("Model", &model);
+        // The documents never saw the command: credentials differ.
+        let err = model.check(&mut docs).unwrap_err();
+        assert_clean("Model::check", &err);
+        // And the other way round.
+        let mut docs = Documents::default();
+        cmd.apply_to(&mut docs).unwrap();
+        let other = Command::add_auth("example.org", "relayuser", &format!("{c}-2")).unwrap();
+        let mut model = Model::observe(&mut docs, &["example.org"]);
+        model.apply(&other, true);
+        let err = model.check(&mut docs).unwrap_err();
+        assert_clean("Model::check", &err);
+    }
+}
