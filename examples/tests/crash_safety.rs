@@ -1096,7 +1096,7 @@ fn sigkill_writers_at_random_points() {
                         Rng::new(seed ^ (k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
                     // Runs that finish before the kill do not count; give up
                     // (and fail below) if far too many do.
-                    while s.counts.kills() < want && s.counts.attempts < want * 4 {
+                    while s.counts.kills() < want && s.counts.attempts < want * 8 {
                         // Half the kills at a uniformly random time of the
                         // whole run, half in the write window.
                         let triggered = s.counts.attempts % 2 == 1;
