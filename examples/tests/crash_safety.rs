@@ -23,7 +23,8 @@
 //! every command come from running that same command unkilled. Then, over
 //! and over, the command due in the current state is started and killed
 //! (SIGKILL). Half the kills come after a delay drawn uniformly from [0,
-//! 1.15 × the command's measured run time]; as start-up, reading and
+//! 1.15 × the command's run time] (measured once, then shortened when runs
+//! finish before their kill and lengthened when they outlast it); as start-up, reading and
 //! parsing take most of a debug build's run time, few of those land in a
 //! write, so the other half wait until the process has put data into a
 //! temporary file and then kill at a uniformly random point of the rest of
@@ -560,6 +561,11 @@ impl Scenario {
         let after = self.others();
         let touched = self.touched(&before, &after);
         if status.signal() == Some(9) {
+            if !triggered && delay > self.times[i].mul_f64(0.9) {
+                // Still running near the end of the measured run time:
+                // lengthen it.
+                self.times[i] = self.times[i].mul_f64(1.05);
+            }
             let mid_before = self.counts.mid_write();
             if now == old {
                 if touched.iter().any(|(_, m)| m.1 > 0) {
@@ -584,6 +590,9 @@ impl Scenario {
             assert!(status.success(), "{}: {ctx}: {status}", self.name);
             assert!(now == new, "{}: {ctx}: finished but not new", self.name);
             self.counts.finished += 1;
+            // The run time measured at the start was too long (the load
+            // changed): shorten it.
+            self.times[i] = self.times[i].mul_f64(0.9);
         }
         self.after_kill(&ctx);
         // The files as the recovery left them: old or new, and whole.
