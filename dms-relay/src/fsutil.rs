@@ -396,9 +396,11 @@ pub fn pending_path(target: &Path) -> PathBuf {
 
 /// Completes in-place rewrites that a crash interrupted in `dir`: for each
 /// `.<name>.dms-relay-pending` file, copies its content over `<name>` (in
-/// place), fsyncs and removes it. Also removes stale temporary files left
-/// by a crash before a rename. [`with_lock`] calls it; call it under the
-/// lock only. Returns the targets that were completed.
+/// place), fsyncs and removes it (when `<name>` no longer exists, the
+/// pending file is renamed to it, keeping its mode). Also removes stale
+/// temporary files left by a crash before a rename. [`with_lock`] calls
+/// it; call it under the lock only. Returns the targets that were
+/// completed.
 pub fn recover(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut done = Vec::new();
     let entries = match fs::read_dir(dir) {
@@ -415,13 +417,17 @@ pub fn recover(dir: &Path) -> io::Result<Vec<PathBuf>> {
             .filter(|s| !s.is_empty())
         {
             let target = dir.join(stem);
-            let bytes = fs::read(entry.path())?;
             if target.exists() {
+                let bytes = fs::read(entry.path())?;
                 overwrite_plain(&target, &bytes)?;
+                fs::remove_file(entry.path())?;
             } else {
-                fs::write(&target, &bytes)?;
+                // The target is gone: the pending file (complete, fsynced,
+                // with the target's mode, e.g. 0600 for credentials) takes
+                // its place. Writing a new file would give it the umask's
+                // mode (0644).
+                fs::rename(entry.path(), &target)?;
             }
-            fs::remove_file(entry.path())?;
             sync_dir(dir)?;
             done.push(target);
         } else if let Some(pid) = stale_temp_pid(&name)

@@ -605,8 +605,9 @@ pub struct Listing {
     pub credentials: Vec<CredentialEntry>,
 }
 
-/// Both documents, for [`ConfigDir::edit`].
-#[derive(Debug, Clone, Default)]
+/// Both documents, for [`ConfigDir::edit`]. `Debug` shows no content
+/// (the SASL file holds passwords).
+#[derive(Clone, Default)]
 pub struct Documents {
     /// `postfix-relaymap.cf`.
     pub relaymap: RelayMap,
@@ -614,6 +615,18 @@ pub struct Documents {
     pub sasl: SaslPasswords,
     relay_orig: Vec<u8>,
     sasl_orig: Vec<u8>,
+}
+
+impl fmt::Debug for Documents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the loaded bytes: `sasl_orig` holds the passwords.
+        f.debug_struct("Documents")
+            .field("relaymap", &self.relaymap)
+            .field("sasl", &self.sasl)
+            .field("relaymap_loaded_bytes", &self.relay_orig.len())
+            .field("sasl_loaded_bytes", &self.sasl_orig.len())
+            .finish()
+    }
 }
 
 impl Documents {

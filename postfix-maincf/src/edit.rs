@@ -182,7 +182,8 @@ pub enum EditError {
     /// A NUL byte: no command-line argument can hold one.
     #[error("argument contains a NUL byte: \"{}\"", printable_lossy(.arg, true))]
     Nul {
-        /// The argument.
+        /// The argument up to its first `=` (the whole argument when it has
+        /// none): a value is never repeated, it may be a secret.
         arg: Vec<u8>,
     },
     /// A name that main.cf cannot hold as given.
@@ -252,7 +253,14 @@ fn parse_arg(mode: EditMode, arg: &[u8]) -> Result<Request, EditError> {
         return Err(EditError::MultiLine);
     }
     if arg.contains(&0) {
-        return Err(EditError::Nul { arg: arg.to_vec() });
+        // Name only: the value may be a password.
+        let name = arg.split(|&b| b == b'=').next().unwrap_or_default();
+        let end = name
+            .iter()
+            .rposition(|&b| !is_space(b))
+            .map_or(0, |i| i + 1);
+        let name = name.get(..end).unwrap_or_default();
+        return Err(EditError::Nul { arg: name.to_vec() });
     }
     let start = arg.iter().position(|&b| !is_space(b)).unwrap_or(arg.len());
     let cp = arg.get(start..).unwrap_or_default();
