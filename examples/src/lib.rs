@@ -87,12 +87,41 @@ pub fn edit_file_locked<E>(
     path: &Path,
     edit: impl FnOnce(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, E>,
 ) -> Result<Result<(), E>, io::Error> {
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    edit_locked_with(path, Durability::Fsync, |tmp| {
+        let old = match fs::read(&target) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(match edit(old) {
+            Ok(Some(bytes)) => {
+                tmp.write_all(&bytes)?;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        })
+    })
+}
+
+/// The locking protocol of [`edit_file_locked`], with the new content
+/// written by `fill` straight into the locked `PATH.tmp` (empty when `fill`
+/// runs). `fill` returns `Ok(true)` to rename it over `path`, `Ok(false)` to
+/// leave `path` alone, or the caller's error (nothing changes). `PATH.tmp`
+/// is removed unless it was renamed; one left by a killed editor is reused
+/// (truncated) by the next.
+pub fn edit_locked_with<E>(
+    path: &Path,
+    durability: Durability,
+    fill: impl FnOnce(&mut fs::File) -> io::Result<Result<bool, E>>,
+) -> Result<Result<(), E>, io::Error> {
     use std::os::unix::fs::OpenOptionsExt;
     let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut tmp_name = target.clone().into_os_string();
     tmp_name.push(".tmp");
     let tmp_path = std::path::PathBuf::from(tmp_name);
-    let tmp = loop {
+    let mut tmp = loop {
         let f = fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -109,48 +138,36 @@ pub fn edit_file_locked<E>(
             _ => continue,
         }
     };
-    let old = match fs::read(&target) {
-        Ok(b) => Some(b),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => {
-            let _ = fs::remove_file(&tmp_path);
-            return Err(e);
-        }
-    };
-    let new = match edit(old) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => {
-            let _ = fs::remove_file(&tmp_path);
-            return Ok(Ok(()));
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp_path);
-            return Ok(Err(e));
-        }
-    };
     let result = (|| {
         tmp.set_len(0)?;
-        (&tmp).write_all(&new)?;
+        match fill(&mut tmp)? {
+            Ok(true) => {}
+            Ok(false) => return Ok(Ok(false)),
+            Err(e) => return Ok(Err(e)),
+        }
         if let Ok(m) = fs::metadata(&target) {
             tmp.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
             let _ = std::os::unix::fs::fchown(&tmp, Some(m.uid()), Some(m.gid()));
         } else {
             tmp.set_permissions(fs::Permissions::from_mode(0o644))?;
         }
-        tmp.sync_all()?;
+        if durability == Durability::Fsync {
+            tmp.sync_all()?;
+        }
         fs::rename(&tmp_path, &target)?;
-        if let Some(dir) = target.parent()
+        if durability == Durability::Fsync
+            && let Some(dir) = target.parent()
             && let Ok(d) = fs::File::open(dir)
         {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(Ok(true))
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(Ok(true))) {
         let _ = fs::remove_file(&tmp_path);
     }
     drop(tmp);
-    result.map(Ok)
+    result.map(|r| r.map(|_| ()))
 }
 
 /// Reads a whole file; large files are read by two threads at once (each

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use postfix_table::{Diagnostic, DiagnosticKind, Duplicates, Fold, Options, QueryError, Table};
 
-use crate::{Durability, write_atomic_with};
+use crate::{Durability, edit_locked_with};
 
 mod in_memory;
 
@@ -253,22 +253,27 @@ fn edit(
         let _ = writeln!(stderr, "{PROG}: fatal: {msg}");
         1
     };
-    // Keep the file open: unchanged ranges are copied from it by the kernel.
-    let source = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return fail(format!("open {path}: {e}")),
-    };
-    let mut table = match Table::read_file(&source, postfix_table::Options::default()) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("read {path}: {e}")),
-    };
-    if let Err(e) = f(&mut table) {
-        return fail(e);
-    }
-    match write_atomic_with(Path::new(path), durability, |out| {
-        table.write_to_file_from(&source, out)
-    }) {
-        Ok(()) => 0,
+    // Under postconf's edit lock (`PATH.tmp`), so concurrent editors
+    // serialize. Keep the file open: unchanged ranges are copied from it by
+    // the kernel.
+    let result = edit_locked_with(Path::new(path), durability, |tmp| {
+        let source = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => return Ok(Err(format!("open {path}: {e}"))),
+        };
+        let mut table = match Table::read_file(&source, postfix_table::Options::default()) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(format!("read {path}: {e}"))),
+        };
+        if let Err(e) = f(&mut table) {
+            return Ok(Err(e));
+        }
+        table.write_to_file_from(&source, tmp)?;
+        Ok(Ok(true))
+    });
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(msg)) => fail(msg),
         Err(e) => fail(format!("write {path}: {e}")),
     }
 }

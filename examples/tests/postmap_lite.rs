@@ -212,3 +212,58 @@ fn edit_adds_a_missing_final_newline_first() {
     assert_eq!(lite(&[b"--set", b"c", b"d", f.as_bytes()], b"").code, 0);
     assert_eq!(fs::read(&p).unwrap(), b"a b\nc d\n");
 }
+
+/// Concurrent edits of one table serialize on postconf's edit lock
+/// (`FILE.tmp`): none is lost, and the lock file does not stay behind.
+#[test]
+fn concurrent_edits_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sasl_passwd");
+    // Big enough that edits overlap in time.
+    let mut base = String::from("# credentials\n");
+    for i in 0..20_000 {
+        base.push_str(&format!("filler{i}.example u:p\n"));
+    }
+    fs::write(&file, &base).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+    let path = file.to_str().unwrap().to_owned();
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let path = &path;
+            scope.spawn(move || {
+                for i in (t * 3)..(t * 3 + 3) {
+                    let key = format!("[relay{i}.example]:587");
+                    let value = format!("user{i}:pw{i}");
+                    let out = lite(
+                        &[
+                            b"--no-fsync",
+                            b"--set",
+                            key.as_bytes(),
+                            value.as_bytes(),
+                            path.as_bytes(),
+                        ],
+                        b"",
+                    );
+                    assert_eq!(out.code, 0, "{}", out.stderr);
+                }
+            });
+        }
+    });
+    let text = fs::read_to_string(&file).unwrap();
+    for i in 0..24 {
+        assert!(
+            text.contains(&format!("[relay{i}.example]:587 user{i}:pw{i}\n")),
+            "{i}: {text}"
+        );
+    }
+    assert_eq!(text.lines().count(), 20_025);
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("sasl_passwd")]);
+}
