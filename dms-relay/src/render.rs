@@ -699,9 +699,12 @@ fn source_lines<'a>(
     out
 }
 
+/// Copies a source line. A CR in the separator becomes a space: Postfix
+/// reads both as whitespace there, and the output is normalised (no CR
+/// outside a value).
 fn push_line(out: &mut Vec<u8>, key: &[u8], sep: &[u8], value: &[u8]) {
     out.extend_from_slice(key);
-    out.extend_from_slice(sep);
+    out.extend(sep.iter().map(|&b| if b == b'\r' { b' ' } else { b }));
     out.extend_from_slice(value);
     out.push(b'\n');
 }
