@@ -6,7 +6,9 @@
 
 pub mod checks;
 pub mod dms_checks;
+pub mod dms_env_checks;
 pub mod maincf_checks;
+pub mod relay_syntax_checks;
 
 use arbitrary::Arbitrary;
 use postfix_table::ops::EditOp;
