@@ -371,8 +371,9 @@ pub enum Warning {
         /// The next-hop key.
         key: String,
     },
-    /// A managed domain that cannot be a table key (whitespace or a control
-    /// character inside) got no relay line.
+    /// A managed domain that cannot be a table key (whitespace, a control
+    /// character, a `"` or a `\` inside: Postfix would split the line there
+    /// or read a quoted or escaped key) got no relay line.
     InvalidDomain {
         /// The domain.
         domain: String,
@@ -422,7 +423,7 @@ impl fmt::Display for Warning {
             ),
             Warning::InvalidDomain { domain } => write!(
                 f,
-                "managed domain {domain:?} contains whitespace or a control character: not relayed"
+                "managed domain {domain:?} contains whitespace, a control character, a quote or a backslash: not relayed"
             ),
             Warning::Line {
                 file,
@@ -955,7 +956,9 @@ pub fn render_with(
             {
                 continue;
             }
-            if domain.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            if domain
+                .contains(|c: char| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+            {
                 warnings.push(Warning::InvalidDomain {
                     domain: domain.to_string(),
                 });

@@ -1916,3 +1916,52 @@ fn hostile_render_sources() {
         assert_eq!(out.warnings, want_warnings, "{name}");
     }
 }
+
+/// Managed domains that cannot be a table key get no `relayhost_map` line
+/// and an `InvalidDomain` warning (a `"` made Postfix ignore the line as an
+/// unbalanced quote; found by the `dms_env` fuzz target).
+#[test]
+fn hostile_managed_domains() {
+    let env = RelayEnv::new().with_relay_host("h.test");
+    let cases: [(&str, bool); 12] = [
+        ("ok.test", true),
+        ("c.test\"y", false),
+        ("\"q\".test", false),
+        ("b\\.test", false),
+        ("a b.test", false),
+        ("a\tb.test", false),
+        ("a\rb.test", false),
+        ("a\0b.test", false),
+        ("a\u{a0}b.test", false),
+        ("ex\u{430}mple.test", true), // a look-alike is another domain, not an error
+        ("a#b.test", true),
+        ("*.test", true),
+    ];
+    for (domain, relayed) in cases {
+        let domains = vec![domain.to_string()];
+        let out = render::render(
+            &env,
+            &Sources {
+                relaymap: None,
+                sasl_password: None,
+                domains: &domains,
+            },
+        )
+        .unwrap();
+        let map = out.relayhost_map.unwrap();
+        let invalid = Warning::InvalidDomain {
+            domain: domain.to_string(),
+        };
+        if relayed {
+            assert_eq!(
+                map,
+                format!("@{domain}    [h.test]:25\n").into_bytes(),
+                "{domain:?}"
+            );
+            assert!(!out.warnings.contains(&invalid), "{domain:?}");
+        } else {
+            assert_eq!(map, b"", "{domain:?}");
+            assert!(out.warnings.contains(&invalid), "{domain:?}");
+        }
+    }
+}
