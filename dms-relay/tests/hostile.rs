@@ -1965,3 +1965,65 @@ fn hostile_managed_domains() {
         }
     }
 }
+
+/// `from_pairs_with`, `managed_domains`, `render` and `main_cf_apply` at
+/// n and 8n lines/domains, best of five interleaved: the ratio stays under
+/// 24 (quadratic: 64) unless the 8n run is under 300 ms. `HOSTILE_SCALE`
+/// multiplies n.
+#[test]
+fn render_linear_time() {
+    use std::time::{Duration, Instant};
+    let scale: usize = std::env::var("HOSTILE_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let make = |n: usize| {
+        let mut relaymap = Vec::new();
+        let mut sasl = Vec::new();
+        let mut accounts = Vec::new();
+        for i in 0..n {
+            relaymap.extend_from_slice(format!("@d{i}.test [r{i}.test]:587\n").as_bytes());
+            // Duplicates, indentation and inline comments: every warning path.
+            relaymap.extend_from_slice(format!("  @D{i}.TEST [x]:25 # dup\n").as_bytes());
+            sasl.extend_from_slice(format!("@d{i}.test u{i}:p{i}\r\n").as_bytes());
+            accounts.extend_from_slice(format!("u@a{i}.test|x\r\n").as_bytes());
+        }
+        (relaymap, sasl, accounts)
+    };
+    let run = |(relaymap, sasl, accounts): &(Vec<u8>, Vec<u8>, Vec<u8>)| {
+        let t0 = Instant::now();
+        let env = RelayEnv::from_pairs([
+            ("RELAY_HOST", "h.test"),
+            ("RELAY_USER", "u"),
+            ("RELAY_PASSWORD", "p"),
+        ])
+        .unwrap();
+        let domains = render::managed_domains(Some(accounts), Some(relaymap));
+        let out = render::render(
+            &env,
+            &Sources {
+                relaymap: Some(relaymap),
+                sasl_password: Some(sasl),
+                domains: &domains,
+            },
+        )
+        .unwrap();
+        let mut cf = postfix_maincf::MainCf::parse(b"relayhost =\n");
+        render::main_cf_apply(&mut cf, &out).unwrap();
+        let _ = postfix_table::Table::parse(out.relayhost_map.as_deref().unwrap()).diagnostics();
+        t0.elapsed()
+    };
+    let base = 2_000 * scale;
+    let (small_in, big_in) = (make(base), make(8 * base));
+    let (mut small, mut big) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        small = small.min(run(&small_in));
+        big = big.min(run(&big_in));
+    }
+    let ratio = big.as_secs_f64() / small.as_secs_f64().max(1e-4);
+    eprintln!("render: n={base} {small:?}, 8n {big:?}, ratio {ratio:.1}");
+    assert!(
+        big < Duration::from_millis(300) || ratio < 24.0,
+        "{small:?} at n, {big:?} at 8n"
+    );
+}
