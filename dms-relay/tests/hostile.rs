@@ -907,12 +907,11 @@ fn first_char(s: &str) -> char {
     s.chars().next().unwrap()
 }
 
+/// (name, result, expected).
+type Case<T, Err> = (String, Result<T, Err>, Result<T, Err>);
+
 /// Runs `cases` (name, result, expected) and checks the count.
-fn check_all<T: std::fmt::Debug + PartialEq>(
-    what: &str,
-    cases: Vec<(String, Result<T, E>, Result<T, E>)>,
-    min: usize,
-) {
+fn check_all<T: std::fmt::Debug + PartialEq>(what: &str, cases: Vec<Case<T, E>>, min: usize) {
     assert!(cases.len() >= min, "{what}: only {} cases", cases.len());
     for (name, got, want) in &cases {
         assert_eq!(got, want, "{what}: {name}");
@@ -1455,6 +1454,8 @@ fn env_outcome(pairs: &[(String, String)], files: &[(&str, &[u8])]) -> EnvOutcom
     }
 }
 
+type Pairs = Vec<(String, String)>;
+
 #[test]
 fn hostile_env_pairs() {
     let files: &[(&str, &[u8])] = &[
@@ -1476,7 +1477,7 @@ fn hostile_env_pairs() {
             want
         };
         let p = |k: &str, v: &str| (k.to_string(), v.to_string());
-        let cases: Vec<(&str, Vec<(String, String)>, EnvOutcome)> = vec![
+        let cases: Vec<(&str, Pairs, EnvOutcome)> = vec![
             (
                 "LF kept verbatim",
                 vec![p(var, "v\nx")],
@@ -1603,11 +1604,7 @@ fn hostile_render_env() {
         })
     };
     let inv = |var, source| Err(RenderError::InvalidEnv { var, source });
-    let mut cases: Vec<(
-        String,
-        Result<Rendered2, RenderError>,
-        Result<Rendered2, RenderError>,
-    )> = Vec::new();
+    let mut cases: Vec<Case<Rendered2, RenderError>> = Vec::new();
     let (fh, fu, fp) = (Field::Host, Field::User, Field::Password);
     for (cname, ins, class) in HOSTILE {
         let ch = first_char(ins);

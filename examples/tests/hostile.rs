@@ -172,6 +172,9 @@ fn err_field_word(err: &E) -> &'static str {
 
 const ARGV_PASSWORD_WARNING: &str = "setup-relay: warning: a password on the command line is visible to other users (ps) and in shell history; omit it to be prompted, or pipe it on stdin\n";
 
+/// (which argument, argv, expected stderr; `None` = accepted).
+type ArgCase<'a> = (&'static str, Vec<&'a [u8]>, Option<String>);
+
 #[test]
 fn setup_relay_arguments() {
     let tmp = tempfile::tempdir().unwrap();
@@ -205,7 +208,7 @@ fn setup_relay_arguments() {
             )
         };
         // (what, args, expected stderr; None = accepted)
-        let cases: Vec<(&str, Vec<&[u8]>, Option<String>)> = vec![
+        let cases: Vec<ArgCase<'_>> = vec![
             (
                 "domain",
                 vec![b"add-domain", &domain, b"h.test"],

@@ -156,7 +156,8 @@ fn check_domain(s: &str) {
         Ok(d) => {
             assert_eq!(d.as_str(), s);
             assert_eq!(d.to_string(), s);
-            assert_eq!(SenderDomain::from_str(&d.to_string()), Ok(d.clone()));
+            let shown = d.to_string();
+            assert_eq!(SenderDomain::from_str(&shown), Ok(d.clone()));
             assert!(s.len() <= dms_relay::types::MAX_NAME_LEN);
             assert!(
                 s.bytes()

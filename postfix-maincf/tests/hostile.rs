@@ -507,13 +507,16 @@ fn huge_inputs() {
 /// parse, values, diagnostics, edit and expand at n and 8n, best of five
 /// interleaved: the ratio stays under 24 (quadratic: 64) unless the 8n run
 /// is under 300 ms. `HOSTILE_SCALE` multiplies n.
+/// Makes an input of size parameter n.
+type Shape = fn(usize) -> Vec<u8>;
+
 #[test]
 fn linear_time() {
     let scale: usize = std::env::var("HOSTILE_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    let shapes: Vec<(&str, fn(usize) -> Vec<u8>)> = vec![
+    let shapes: Vec<(&str, Shape)> = vec![
         ("long line", |n| {
             let mut v = b"a = ".to_vec();
             v.resize(n * 64, b'v');

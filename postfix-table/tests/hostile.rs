@@ -144,6 +144,9 @@ fn hostile_table_sources() {
     assert!(n >= 50, "{n}");
 }
 
+/// (where, key, value, expected outcome).
+type EditCase = (&'static str, Vec<u8>, Vec<u8>, Result<(), EditError>);
+
 #[test]
 fn hostile_edits() {
     let mut n = 0;
@@ -166,7 +169,7 @@ fn hostile_edits() {
             },
         };
         let is_lf_cr_nul = matches!(c, b"\n" | b"\r" | b"\0");
-        let checks: [(&str, Vec<u8>, Vec<u8>, Result<(), EditError>); 4] = [
+        let checks: [EditCase; 4] = [
             (
                 "key middle",
                 cat(&[b"k", c, b"ey"]),
@@ -449,13 +452,16 @@ fn huge_inputs() {
 /// effects on a loaded machine were seen to add up to 1.5x on top of 8),
 /// unless the 8n run takes under 300 ms anyway. `HOSTILE_SCALE`
 /// multiplies n (the default keeps the debug-build test short).
+/// Makes an input of size parameter n.
+type Shape = fn(usize) -> Vec<u8>;
+
 #[test]
 fn linear_time() {
     let scale: usize = std::env::var("HOSTILE_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    let shapes: Vec<(&str, fn(usize) -> Vec<u8>)> = vec![
+    let shapes: Vec<(&str, Shape)> = vec![
         ("long line", |n| {
             let mut v = b"key ".to_vec();
             v.resize(n * 64, b'v');
