@@ -371,8 +371,9 @@ pub enum Warning {
         /// The next-hop key.
         key: String,
     },
-    /// A managed domain that cannot be a table key (whitespace or a control
-    /// character inside) got no relay line.
+    /// A managed domain that cannot be a table key (whitespace, a control
+    /// character, a `"` or a `\` inside: Postfix would split the line there
+    /// or read a quoted or escaped key) got no relay line.
     InvalidDomain {
         /// The domain.
         domain: String,
@@ -422,7 +423,7 @@ impl fmt::Display for Warning {
             ),
             Warning::InvalidDomain { domain } => write!(
                 f,
-                "managed domain {domain:?} contains whitespace or a control character: not relayed"
+                "managed domain {domain:?} contains whitespace, a control character, a quote or a backslash: not relayed"
             ),
             Warning::Line {
                 file,
@@ -699,9 +700,12 @@ fn source_lines<'a>(
     out
 }
 
+/// Copies a source line. A CR in the separator becomes a space: Postfix
+/// reads both as whitespace there, and the output is normalised (no CR
+/// outside a value).
 fn push_line(out: &mut Vec<u8>, key: &[u8], sep: &[u8], value: &[u8]) {
     out.extend_from_slice(key);
-    out.extend_from_slice(sep);
+    out.extend(sep.iter().map(|&b| if b == b'\r' { b' ' } else { b }));
     out.extend_from_slice(value);
     out.push(b'\n');
 }
@@ -952,7 +956,9 @@ pub fn render_with(
             {
                 continue;
             }
-            if domain.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            if domain
+                .contains(|c: char| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+            {
                 warnings.push(Warning::InvalidDomain {
                     domain: domain.to_string(),
                 });

@@ -6,8 +6,10 @@
 
 pub mod checks;
 pub mod dms_checks;
+pub mod dms_env_checks;
 pub mod inline_checks;
 pub mod maincf_checks;
+pub mod relay_syntax_checks;
 
 use arbitrary::Arbitrary;
 use postfix_table::ops::EditOp;
@@ -94,6 +96,33 @@ mod tests {
             input.ops.iter().map(EditOp::from).collect(),
             input.initial,
         )
+    }
+
+    /// The seeds and regressions of `relay_syntax` and `dms_env` pass their
+    /// checks (also replayed by `dms-relay/tests/fuzz_replay.rs`).
+    #[test]
+    fn relay_and_env_seeds_pass() {
+        for (target, check) in [
+            (
+                "relay_syntax",
+                crate::relay_syntax_checks::check as fn(&[u8]),
+            ),
+            ("dms_env", crate::dms_env_checks::check),
+        ] {
+            let mut n = 0;
+            for kind in ["seeds", "regressions"] {
+                let dir = format!("{}/{kind}/{target}", env!("CARGO_MANIFEST_DIR"));
+                let Ok(rd) = std::fs::read_dir(dir) else {
+                    continue;
+                };
+                for entry in rd {
+                    let path = entry.expect("dir entry").path();
+                    check(&std::fs::read(&path).expect("readable input"));
+                    n += 1;
+                }
+            }
+            assert!(n >= 25, "{target}: {n} inputs");
+        }
     }
 
     /// `checks::decode_edits` (used by the replay test) reads inputs exactly

@@ -221,7 +221,19 @@ struct Index {
     seed: u64,
     /// `(item id, upper 32 bits of the key hash)`: the tag lets probes skip
     /// other keys without re-deriving them from the text.
+    ///
+    /// Holds one entry per distinct key (its first item): equal keys have
+    /// equal hashes, and hashbrown probes past every entry with the same
+    /// hash to insert, so one entry per duplicate made building the index
+    /// quadratic in the number of duplicates (`k v` 80,000 times: 50 s).
     table: HashTable<(u32, u32)>,
+    /// The other items with the key of a `table` entry, by that entry's
+    /// item id, in no particular order. Removal is lazy (removing every
+    /// copy of a key must not cost a scan of this list per copy): a list
+    /// may still name items that were removed since (their key is gone) or
+    /// name an item twice (removed and re-inserted by a replacement), so
+    /// readers check each item's key and deduplicate.
+    dups: hashbrown::HashMap<u32, Vec<u32>>,
     /// False when the table has more than `u32::MAX` items: then nothing is
     /// indexed and keyed operations scan.
     complete: bool,
@@ -565,6 +577,7 @@ impl Table {
             return Index {
                 seed,
                 table: HashTable::new(),
+                dups: hashbrown::HashMap::new(),
                 complete: false,
                 collisions: Vec::new(),
             };
@@ -603,24 +616,31 @@ impl Table {
         let mask = bucket_mask(pairs.len());
         group_by_bucket(&mut pairs, mask);
         let mut collisions = Vec::new();
+        let mut dups: hashbrown::HashMap<u32, Vec<u32>> = hashbrown::HashMap::new();
         for (h, id) in pairs {
             let tag = (h >> 32) as u32;
-            let seen = table
+            let first = table
                 .find(h, |&(other, t): &(u32, u32)| {
                     t == tag && self.same_key(other as usize, id as usize, fold)
                 })
-                .is_some();
-            if seen {
-                collisions.push(id as usize);
+                .map(|&(other, _)| other);
+            match first {
+                Some(first) => {
+                    collisions.push(id as usize);
+                    dups.entry(first).or_default().push(id);
+                }
+                None => {
+                    table.insert_unique(h, (id, tag), |&(other, _)| {
+                        self.rehash(seed, other as usize)
+                    });
+                }
             }
-            table.insert_unique(h, (id, tag), |&(other, _)| {
-                self.rehash(seed, other as usize)
-            });
         }
         collisions.sort_unstable();
         Index {
             seed,
             table,
+            dups,
             complete: true,
             collisions,
         }
@@ -680,18 +700,32 @@ impl Table {
         let index = self.index();
         let h = hash_key(index.seed, key, fold);
         let tag = (h >> 32) as u32;
-        let mut out: Vec<(usize, bool)> = index
-            .table
-            .iter_hash(h)
-            .filter(|&&(_, t)| t == tag)
-            .filter_map(|&(id, _)| {
-                let id = id as usize;
-                let item = self.items.get(id)?;
-                let (k, has_value) = self.index_key_of(item)?;
-                fold.eq(&k, key).then_some((id, has_value))
-            })
-            .collect();
+        let mut out: Vec<(usize, bool)> = Vec::new();
+        for &(id, _) in index.table.iter_hash(h).filter(|&&(_, t)| t == tag) {
+            let Some((k, has_value)) = self
+                .items
+                .get(id as usize)
+                .and_then(|item| self.index_key_of(item))
+            else {
+                continue;
+            };
+            if !fold.eq(&k, key) {
+                continue;
+            }
+            out.push((id as usize, has_value));
+            for &m in index.dups.get(&id).map_or(&[][..], Vec::as_slice) {
+                if let Some((k, has_value)) = self
+                    .items
+                    .get(m as usize)
+                    .and_then(|item| self.index_key_of(item))
+                    && fold.eq(&k, key)
+                {
+                    out.push((m as usize, has_value));
+                }
+            }
+        }
         out.sort_unstable();
+        out.dedup();
         out
     }
 
@@ -1084,17 +1118,29 @@ impl Table {
             }
             return;
         };
+        let key_of = |other: u32| {
+            items
+                .get(other as usize)
+                .and_then(|it| item_index_key(&self.src, &self.owned, it, utf8))
+        };
         if let Some(index) = self.index.get_mut().filter(|i| i.complete) {
             let h = hash_key(index.seed, &key, fold);
+            let tag = (h >> 32) as u32;
             let seed = index.seed;
-            index
+            let first = index
                 .table
-                .insert_unique(h, (id32, (h >> 32) as u32), |&(other, _)| {
-                    items
-                        .get(other as usize)
-                        .and_then(|it| item_index_key(&self.src, &self.owned, it, utf8))
-                        .map_or(0, |(k, _)| hash_key(seed, &k, fold))
-                });
+                .find(h, |&(other, t)| {
+                    t == tag && key_of(other).is_some_and(|(k, _)| fold.eq(&k, &key))
+                })
+                .map(|&(other, _)| other);
+            match first {
+                Some(first) => index.dups.entry(first).or_default().push(id32),
+                None => {
+                    index.table.insert_unique(h, (id32, tag), |&(other, _)| {
+                        key_of(other).map_or(0, |(k, _)| hash_key(seed, &k, fold))
+                    });
+                }
+            }
         }
     }
 
@@ -1109,14 +1155,46 @@ impl Table {
         };
         // Without an index there is nothing to maintain: it is built from
         // the current items when first needed.
+        let Ok(id32) = u32::try_from(id) else {
+            return;
+        };
+        let (items, src, owned, utf8) = (&self.items, &self.src, &self.owned, self.options.utf8);
+        let key_of = |other: u32| {
+            items
+                .get(other as usize)
+                .and_then(|it| item_index_key(src, owned, it, utf8))
+        };
         if let Some(index) = self.index.get_mut() {
             let h = hash_key(index.seed, &key, fold);
-            if let Ok(entry) = index
+            let tag = (h >> 32) as u32;
+            if let Ok(mut entry) = index
                 .table
-                .find_entry(h, |&(other, _)| other as usize == id)
+                .find_entry(h, |&(other, t)| other == id32 && t == tag)
             {
-                entry.remove();
+                // The key's entry: another item that still has the key takes
+                // its place (stale ones are dropped on the way).
+                let mut more = index.dups.remove(&id32).unwrap_or_default();
+                let mut next = None;
+                while let Some(m) = more.pop() {
+                    if m != id32 && key_of(m).is_some_and(|(k, _)| fold.eq(&k, &key)) {
+                        next = Some(m);
+                        break;
+                    }
+                }
+                match next {
+                    Some(next) => {
+                        entry.get_mut().0 = next;
+                        if !more.is_empty() {
+                            index.dups.insert(next, more);
+                        }
+                    }
+                    None => {
+                        entry.remove();
+                    }
+                }
             }
+            // A later copy stays listed under its key's entry until that
+            // entry is removed (see `Index::dups`).
         }
     }
 
