@@ -12,10 +12,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod pattern_common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use postfix_table::QueryError;
 use postfix_table::pattern::{PatternKind, PatternTable};
 
 fn cases() -> Vec<(PatternKind, PathBuf)> {
@@ -115,52 +116,6 @@ fn queries_answer_like_postmap() {
     }
 }
 
-/// What `postmap -q - TYPE:table` prints on stderr for one run.
-fn postmap_stderr(kind: PatternKind, t: &PatternTable, queries: &[u8]) -> Vec<u8> {
-    let map = format!("{}:table", kind.name());
-    let mut out = Vec::new();
-    let mut line = |m: &[u8]| {
-        out.extend_from_slice(b"postmap: warning: ");
-        out.extend_from_slice(m);
-        out.push(b'\n');
-    };
-    for d in t.diagnostics() {
-        line(&d.postfix_message_bytes("table", true));
-    }
-    for key in lines(queries) {
-        let mut warns = Vec::new();
-        let r = t.lookup_with(key, &mut |d| warns.push(d));
-        for d in warns {
-            line(&d.postfix_message_bytes("table", true));
-        }
-        match r {
-            Ok(Some(v)) if v.is_empty() => {
-                line(
-                    format!(
-                        "table {map}: key {}: empty string result is not allowed",
-                        String::from_utf8_lossy(key)
-                    )
-                    .as_bytes(),
-                );
-                line(
-                    format!("table {map} should return NO RESULT in case of NOT FOUND").as_bytes(),
-                );
-            }
-            Ok(_) => {}
-            Err(QueryError::NonUtf8Key { .. }) => line(
-                &[
-                    format!("{map}: non-UTF-8 key \"").as_bytes(),
-                    &postfix_table::lines::printable(key, true),
-                    b"\": malformed UTF-8 or invalid codepoint",
-                ]
-                .concat(),
-            ),
-            Err(e) => panic!("unexpected {e}"),
-        }
-    }
-    out
-}
-
 #[test]
 fn warnings_match_postmap() {
     for (kind, case) in cases() {
@@ -168,7 +123,8 @@ fn warnings_match_postmap() {
             continue;
         }
         let t = PatternTable::parse(kind, &fs::read(&case).unwrap());
-        let ours = postmap_stderr(kind, &t, &sibling(&case, "queries"));
+        let queries = sibling(&case, "queries");
+        let ours = pattern_common::postmap_q_stdin(&t, "table", &lines(&queries), true).stderr;
         let want = sibling(&case, "warnings");
         assert_eq!(
             String::from_utf8_lossy(&ours),

@@ -7,7 +7,8 @@
 //! libraries do, down to details no reimplementation would copy:
 //!
 //! * POSIX leftmost-**longest** matching with glibc's sub-match rules (the
-//!   `regex` crate is leftmost-first, so `$1` of `/(a|ab)(c|bcd)/` differs);
+//!   `regex` crate is leftmost-first: `$1` of `/^(a|ab)/` on `ab` is `ab`
+//!   in Postfix, `a` there);
 //! * basic syntax (`x` flag: `\(…\)`, `\{…\}`, `+` literal), `[[:alpha:]]`
 //!   classes, back-references (`\1`, which the `regex` crate refuses),
 //!   glibc's handling of bytes >= 0x80 in the "C" locale;

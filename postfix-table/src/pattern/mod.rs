@@ -1007,8 +1007,10 @@ fn load(t: &PatternTable) -> (Vec<PatternDiagnostic>, Compiled) {
                 Ok((fe, se)) => {
                     max_sub = max_sub.max(usize::try_from(rep.max_sub).unwrap_or(usize::MAX));
                     #[cfg(feature = "pcre")]
-                    if let Engine::Pcre(re) = &fe {
-                        max_groups = max_groups.max(re.groups());
+                    for e in std::iter::once(&fe).chain(se.as_ref().map(|s| &s.0)) {
+                        if let Engine::Pcre(re) = e {
+                            max_groups = max_groups.max(re.groups());
+                        }
                     }
                     ops.push(Op::Match {
                         line,
@@ -1022,6 +1024,12 @@ fn load(t: &PatternTable) -> (Vec<PatternDiagnostic>, Compiled) {
             },
             Stmt::If(pat) => match compile_pat(kind, &pat, false) {
                 Ok((e, _)) => {
+                    // PCRE2 needs room for every group of the pattern, even
+                    // when none is used.
+                    #[cfg(feature = "pcre")]
+                    if let Engine::Pcre(re) = &e {
+                        max_groups = max_groups.max(re.groups());
+                    }
                     stack.push((ops.len(), line));
                     ops.push(Op::If {
                         line,
