@@ -62,6 +62,7 @@
 
 mod addr;
 mod diag;
+pub mod ops;
 mod syntax;
 
 use std::borrow::Cow;
@@ -170,6 +171,14 @@ pub enum PatternEditError {
         index: usize,
         /// The number of statements.
         len: usize,
+    },
+    /// Statement `index` is indented text before the first rule (which
+    /// Postfix drops); a rule inserted before it would absorb it as a
+    /// continuation line.
+    #[error("statement {index} is an indented line before the first rule; insert after it instead")]
+    IndentedLine {
+        /// The statement index.
+        index: usize,
     },
     /// Every delimiter candidate occurs in the pattern.
     #[error("no delimiter left: the pattern contains every candidate")]
@@ -601,6 +610,13 @@ impl PatternTable {
         }
         let at = self.item_of(index)?;
         self.check_rule(rule)?;
+        if self.items.get(at).is_some_and(|it| {
+            self.item_bytes(it)
+                .first()
+                .is_some_and(|&b| lines::is_space(b))
+        }) {
+            return Err(PatternEditError::IndentedLine { index });
+        }
         let item = self.new_item(rule);
         self.items.insert(at, item);
         self.invalidate();
@@ -877,9 +893,12 @@ enum Op {
 
 struct Compiled {
     ops: Vec<Op>,
-    /// The largest `$n` of any rule (sizes the match arrays).
+    /// The largest `$n` of any rule (sizes the match arrays; read by the
+    /// regexp engine).
+    #[cfg_attr(not(feature = "regexp"), allow(dead_code))]
     max_sub: usize,
-    /// The most groups of any pcre rule.
+    /// The most groups of any pcre pattern (read by the pcre engine).
+    #[cfg_attr(not(feature = "pcre"), allow(dead_code))]
     max_groups: u32,
     /// False when the engine for the table's kind is not compiled in.
     complete: bool,
