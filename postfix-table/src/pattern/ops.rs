@@ -54,9 +54,11 @@ pub enum PatternEditOp {
     },
 }
 
+/// Each statement as Postfix reads it (the text without trailing
+/// whitespace, so a CRLF line's CR does not count) and its kind.
 fn texts(t: &PatternTable) -> Vec<(Vec<u8>, super::StatementKind)> {
     t.statements()
-        .map(|s| (s.text().into_owned(), s.kind()))
+        .map(|s| (super::syntax::trim_end(&s.text()).to_vec(), s.kind()))
         .collect()
 }
 
