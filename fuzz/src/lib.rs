@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod dms_checks;
 pub mod maincf_checks;
+pub mod pattern_checks;
 
 use arbitrary::Arbitrary;
 use postfix_table::ops::EditOp;
