@@ -183,7 +183,8 @@ fn pattern(rng: &mut Rng, kind: PatternKind) -> String {
     let n = 1 + rng.below(3);
     let mut body = String::new();
     for _ in 0..n {
-        body.push_str(*rng.pick(atoms));
+        let atom: &&str = rng.pick(atoms);
+        body.push_str(atom);
     }
     let d = *rng.pick(DELIMS);
     let body = if d != "/" { body.replace(d, "") } else { body };

@@ -125,7 +125,12 @@ pub(crate) fn pton6(s: &[u8]) -> Option<[u8; 16]> {
 pub(crate) fn ntop6(a: &[u8; 16]) -> String {
     let w: Vec<u16> = a
         .chunks_exact(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .map(|c| {
+            u16::from_be_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
         .collect();
     // Longest run of zero words.
     let (mut best_base, mut best_len) = (usize::MAX, 0usize);

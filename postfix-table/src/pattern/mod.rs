@@ -1237,9 +1237,7 @@ fn run(
                 return Some(out);
             }
             Op::CidrMatch { net, value } => {
-                let Some((v6, addr)) = m.cidr else {
-                    return None;
-                };
+                let (v6, addr) = m.cidr?;
                 if net.v6 == v6 && net.contains(&addr) == net.matches {
                     return Some(value.clone());
                 }

@@ -270,13 +270,10 @@ fn get_pat<'a>(
                 warn.push(K::NoClosingDelimiter { delimiter: delim });
                 return None;
             }
+            Some(b'\\') if s.get(*i + 1).is_some() => *i += 1,
             Some(b'\\') => {
-                if s.get(*i + 1).is_some() {
-                    *i += 1;
-                } else {
-                    warn.push(K::NoClosingDelimiter { delimiter: delim });
-                    return None;
-                }
+                warn.push(K::NoClosingDelimiter { delimiter: delim });
+                return None;
             }
             Some(&b) if b == delim => break,
             Some(_) => {}
