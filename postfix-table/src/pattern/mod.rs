@@ -53,8 +53,14 @@
 //! Parsing, display, diagnostics that need no engine, cidr lookups and
 //! edits of cidr tables work with no feature. `regexp` (default) binds
 //! glibc's POSIX regex functions and `pcre` binds the system libpcre2-8
-//! (Debian: `libpcre2-dev`); see `engine` in the source for why Postfix's
-//! own C libraries are used rather than the `regex` crate. Without the
+//! (Debian: `libpcre2-dev`). These are the libraries Postfix itself calls,
+//! so answers, `$n` texts and error messages are Postfix's. The `regex`
+//! crate would get them wrong: it is leftmost-first where POSIX is
+//! leftmost-longest (`/^(a|ab)/` gives `$1 = a` on `ab`, Postfix `ab`), it
+//! has no back-references, no POSIX basic syntax (the `x` flag), no PCRE
+//! look-around or possessive quantifiers, different `[[:class:]]` and
+//! case-folding details, and none of glibc's or PCRE2's error texts.
+//! Without the
 //! engine of a table's kind, lookups return
 //! [`QueryError::EngineUnavailable`], rule edits
 //! [`PatternEditError::EngineUnavailable`], and [`PatternTable::diagnostics`]
@@ -489,8 +495,14 @@ impl PatternTable {
     /// Everything Postfix warns about when it opens the table, in its
     /// order (file order; `IF has no matching ENDIF` at the end, innermost
     /// first).
+    ///
+    /// This compiles the table (as Postfix does when it opens it); the
+    /// compiled form is kept for the lookups that follow.
     pub fn diagnostics(&self) -> Vec<PatternDiagnostic> {
-        load(self).0
+        let (diags, compiled) = load(self);
+        // Keep the compiled rules unless a lookup already built them.
+        let _ = self.compiled.set(compiled);
+        diags
     }
 
     fn compiled(&self) -> &Compiled {
