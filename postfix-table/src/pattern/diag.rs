@@ -363,6 +363,10 @@ impl fmt::Display for PatternDiagnostic {
     /// Postfix's wording, with the map name left out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.postfix_message("", true);
+        if let PatternDiagnosticKind::LeadingWhitespace { .. } = self.kind {
+            // Postfix names only the file here: "FILE: logical line …".
+            return write!(f, "line {}{m}", self.line);
+        }
         f.write_str(
             m.strip_prefix(&format!("{} map , ", self.table.name()))
                 .unwrap_or(&m),

@@ -170,6 +170,10 @@ pub enum PatternEditError {
         /// The statement index (or the index asked for an insert).
         index: usize,
     },
+    /// An `if` or `endif` line given where a rule is expected (insert,
+    /// push, format): blocks cannot be added one line at a time.
+    #[error("an if/endif line is not a rule")]
+    IfEndifLine,
     /// No statement with that index.
     #[error("no statement {index} (the table has {len})")]
     NoSuchStatement {
@@ -818,7 +822,7 @@ fn check_line(kind: PatternKind, utf8: bool, rule: &[u8]) -> Result<(), PatternE
     match kind {
         PatternKind::Cidr => match syntax::parse_cidr_line(rule, 0) {
             Ok(Stmt::CidrMatch { .. }) => Ok(()),
-            Ok(_) => Err(PatternEditError::NotARule { index: 0 }),
+            Ok(_) => Err(PatternEditError::IfEndifLine),
             Err(e) => Err(PatternEditError::Rejected(PatternDiagnosticKind::Cidr(e))),
         },
         k => {
@@ -838,7 +842,10 @@ fn check_line(kind: PatternKind, utf8: bool, rule: &[u8]) -> Result<(), PatternE
                         Err(w) => Err(PatternEditError::Rejected(w)),
                     }
                 }
-                _ => Err(PatternEditError::NotARule { index: 0 }),
+                Stmt::If(_) | Stmt::Endif => Err(PatternEditError::IfEndifLine),
+                _ => Err(PatternEditError::Rejected(
+                    PatternDiagnosticKind::UnrecognizedRequest,
+                )),
             }
         }
     }

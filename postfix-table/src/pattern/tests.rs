@@ -141,6 +141,12 @@ fn insert_before_orphan_is_refused() {
         t.insert_before(0, b"1.2.3.4 x"),
         Err(PatternEditError::IndentedLine { index: 0 })
     );
+    assert_eq!(t.push(b"if 1.2.3.4"), Err(PatternEditError::IfEndifLine));
+    let d = t.diagnostics();
+    assert_eq!(
+        d[0].to_string(),
+        "line 1: logical line must not start with whitespace: \"  1.2.3.4 orphan\""
+    );
     t.insert_after(0, b"1.2.3.4 x").unwrap();
     assert_eq!(t.to_bytes(), b"  1.2.3.4 orphan\n1.2.3.4 x\n");
     assert_eq!(t.lookup(b"1.2.3.4").unwrap().as_deref(), Some(&b"x"[..]));
