@@ -589,9 +589,16 @@ impl PatternTable {
     /// Makes sure the document ends with a line ending (so that a line
     /// can be appended).
     fn end_with_newline(&mut self) {
-        let eol = self.eol();
         if let Some(last) = self.items.last() {
             let b = self.item_bytes(last);
+            // An indented last line (dropped by Postfix) is quoted in its
+            // warning with everything but the LF: end it with LF alone, so
+            // the warning stays the same in a CRLF file.
+            let eol: &[u8] = if b.first().is_some_and(|&c| lines::is_space(c)) {
+                b"\n"
+            } else {
+                self.eol()
+            };
             if !b.is_empty() && !b.ends_with(b"\n") {
                 let mut v = b.to_vec();
                 v.extend_from_slice(eol);
