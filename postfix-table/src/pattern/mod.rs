@@ -60,8 +60,13 @@
 //! has no back-references, no POSIX basic syntax (the `x` flag), no PCRE
 //! look-around or possessive quantifiers, different `[[:class:]]` and
 //! case-folding details, and none of glibc's or PCRE2's error texts.
-//! Without the
-//! engine of a table's kind, lookups return
+//!
+//! Like Postfix, this compiles whatever the table holds: a hostile pattern
+//! can make glibc's `regcomp()` take exponential time and memory (stacked
+//! quantifiers such as `u++++++++++++++++++++++` take 3 GB, in `postmap`
+//! as here), so load untrusted tables under resource limits.
+//!
+//! Without the engine of a table's kind, lookups return
 //! [`QueryError::EngineUnavailable`], rule edits
 //! [`PatternEditError::EngineUnavailable`], and [`PatternTable::diagnostics`]
 //! cannot report pattern compile errors or `$n` above the group count.
