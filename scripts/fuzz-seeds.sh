@@ -41,3 +41,15 @@ for input in "$src"/*.in; do
   n=$((n + 1))
 done
 echo "fuzz-seeds: $n tables -> $rt, $ed" >&2
+
+# Pattern tables: fuzz/seeds/{regexp,pcre,cidr}_roundtrip/NAME from the
+# NNN-name.KIND.in vectors; the hand-written x-* seeds there are kept.
+for kind in regexp pcre cidr; do
+  d=$root/fuzz/seeds/${kind}_roundtrip
+  mkdir -p "$d"
+  for input in "$src"/*."$kind".in; do
+    [ -e "$input" ] || continue
+    cp "$input" "$d/$(basename "$input" ".$kind.in")"
+  done
+done
+echo "fuzz-seeds: pattern seeds -> $root/fuzz/seeds/{regexp,pcre,cidr}_roundtrip" >&2

@@ -9,6 +9,10 @@ export PATH="$PATH:/usr/sbin:/sbin"
 if ! command -v postmap >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix postfix-pcre >/dev/null
 fi
+if [ ! -e /usr/include/pcre2.h ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  # --all-features links postfix-table's `pcre` engine against the system libpcre2-8
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcre2-dev >/dev/null
+fi
 command -v postmap >/dev/null || echo "WARNING: postmap not found: the Postfix oracle tests will SKIP" >&2
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 cargo test --workspace --all-features --doc --locked

@@ -4,6 +4,7 @@
 
 pub mod postconf_lite;
 pub mod postmap_lite;
+mod postmap_pattern;
 pub mod setup_relay;
 
 use std::fs;

@@ -140,6 +140,18 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
         let query = if dump { None } else { query };
         return in_memory::run(raw, query, flags.options, stdin, stdout, stderr);
     }
+    // regexp:, pcre:, cidr: have their own reader (crate::postmap_pattern).
+    if let Some((kind, file)) = spec
+        .split_once(':')
+        .and_then(|(t, f)| Some((postfix_table::pattern::PatternKind::from_name(t)?, f)))
+    {
+        let io = Io {
+            stdin,
+            stdout,
+            stderr,
+        };
+        return crate::postmap_pattern::run(kind, file, query, dump, flags.options.utf8, io);
+    }
     let table = match load(spec, &flags, stderr) {
         Ok(t) => t,
         Err(msg) => return fatal(stderr, &msg),

@@ -9,6 +9,7 @@ pub mod dms_checks;
 pub mod dms_env_checks;
 pub mod inline_checks;
 pub mod maincf_checks;
+pub mod pattern_checks;
 pub mod relay_syntax_checks;
 
 use arbitrary::Arbitrary;

@@ -59,6 +59,27 @@ pub enum QueryError {
         /// The key.
         key: Vec<u8>,
     },
+    /// A NUL byte in the key. Postfix reads keys as C strings and would
+    /// silently look up only the part before it; pattern tables refuse it.
+    #[error("key contains a NUL byte at byte {at}")]
+    NulInKey {
+        /// Offset of the NUL.
+        at: usize,
+    },
+    /// A pattern table produced a result that is not valid UTF-8 while
+    /// `smtputf8_enable = yes`: Postfix reports a query error.
+    #[error("non-UTF-8 value: malformed UTF-8 or invalid codepoint")]
+    NonUtf8Value {
+        /// The result.
+        value: Vec<u8>,
+    },
+    /// This build has no engine for the table's kind (enable the `regexp`
+    /// or `pcre` feature).
+    #[error("no {kind} engine in this build")]
+    EngineUnavailable {
+        /// `"regexp"` or `"pcre"`.
+        kind: &'static str,
+    },
 }
 
 fn forbidden(what: &'static str, s: &[u8]) -> Result<(), EditError> {

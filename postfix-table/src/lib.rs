@@ -72,15 +72,27 @@
 //! );
 //! ```
 //!
+//! # Pattern tables
+//!
+//! [`pattern::PatternTable`] reads, edits and writes `regexp:`, `pcre:`
+//! and `cidr:` tables the same lossless way, and looks keys up with
+//! Postfix's own regular-expression libraries.
+//!
 //! # Features
 //!
+//! * `regexp` (default): lookups in `regexp:` tables through glibc's POSIX
+//!   `regcomp()`/`regexec()`, as Postfix does.
+//! * `pcre`: lookups in `pcre:` tables through the system libpcre2-8
+//!   (link-time dependency: Debian `libpcre2-dev`).
 //! * `serde` (off by default): `Serialize`/`Deserialize` for [`Table`] (as
 //!   its list of records: `{"key": …, "value": …}`, `value` null for an
 //!   opt-out), [`Options`], [`Fold`], [`Duplicates`], [`Diagnostic`] and
 //!   [`ops::EditOp`]. This is the only place another crate's traits appear
 //!   in the API; no dependency's types do (the lookup index is a private
 //!   `hashbrown` table).
-#![forbid(unsafe_code)]
+// Unsafe code is denied everywhere except the two engine FFI modules
+// (`engine::posix`, `engine::pcre`), which allow it explicitly.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -95,10 +107,13 @@ pub mod address;
 mod casefold;
 mod casefold_table;
 mod diag;
+#[cfg(any(feature = "regexp", feature = "pcre"))]
+mod engine;
 mod error;
 pub mod inline;
 pub mod lines;
 pub mod ops;
+pub mod pattern;
 mod record;
 #[cfg(feature = "serde")]
 mod serde_impl;
