@@ -50,6 +50,7 @@ use std::path::{Path, PathBuf};
 
 use postfix_maincf::MainCf;
 use postfix_maincf::defaults::{Defaults, HostDefaults};
+use postfix_table::pattern::{PatternDiagnosticKind, StatementKind};
 use postfix_table::{DiagnosticKind, Node, Table};
 
 use crate::env::RelayEnv;
@@ -284,7 +285,34 @@ impl Doctor {
                     }
                     check_stale(&mut out, &file, &map.kind, started);
                 }
-                MapSource::Inline(r) => {
+                MapSource::Pattern(t) => {
+                    let file = map.file.clone();
+                    if sasl && t.statements().any(|st| st.kind() == StatementKind::Rule) {
+                        has_credentials = true;
+                    }
+                    for d in t.diagnostics() {
+                        if d.kind == PatternDiagnosticKind::NoReplacementText {
+                            out.push(Problem {
+                                code: Code::EmptyResult,
+                                file: file.clone().or_else(|| Some(main_path.clone())),
+                                line: if file.is_some() { Some(d.line) } else { line_of(parameter) },
+                                message: format!(
+                                    "{parameter}: {}: a rule without a result answers an empty string, which Postfix treats as a lookup error (the mail is deferred)",
+                                    map.spec_short()
+                                ),
+                                suggestion: "give the rule a result or remove it".to_owned(),
+                                fix: None,
+                            });
+                        }
+                    }
+                    if let Some(f) = &file {
+                        if sasl {
+                            check_mode(&mut out, f);
+                        }
+                        check_stale(&mut out, f, "texthash", started);
+                    }
+                }
+                MapSource::Inline { r, .. } => {
                     if sasl && !r.inline_entries().unwrap_or_default().is_empty() {
                         has_credentials = true;
                     }

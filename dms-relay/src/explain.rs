@@ -31,6 +31,14 @@
 //! `transport_maps` and `sender_dependent_default_transport_maps` (which can
 //! send mail elsewhere), and table types that need a server (ldap, mysql, …).
 //!
+//! Table types evaluated: `texthash`, the indexed types (from their source
+//! file), `inline`, `static`, `proxy:` (its inner table), and `regexp`,
+//! `pcre` and `cidr` (files or the `regexp:{ {rule}, … }` form) through
+//! `postfix_table::pattern` — `regexp` with postfix-table's default
+//! `regexp` feature, `pcre` with this crate's `pcre` feature. In
+//! `sender_dependent_relayhost_maps` their rules with `$` substitution are
+//! skipped, as Postfix skips them there.
+//!
 //! Table paths under `config_directory` (default `/etc/postfix`) are read
 //! from the directory given to [`RelayConfig::load`], so a copy of a
 //! server's configuration can be examined anywhere. Indexed tables
@@ -70,8 +78,10 @@ use std::path::{Path, PathBuf};
 use postfix_maincf::MainCf;
 use postfix_maincf::defaults::{Defaults, HostDefaults};
 use postfix_table::address::{AddressLookup, search_keys};
+use postfix_table::inline::Lookup;
+use postfix_table::pattern::{PatternKind, PatternTable, StatementKind};
 use postfix_table::spec::TableRef;
-use postfix_table::{DiagnosticKind, Duplicates, Fold, Options, Table};
+use postfix_table::{DiagnosticKind, Duplicates, Fold, Options, QueryError, Table};
 
 use crate::types::Password;
 
@@ -257,8 +267,15 @@ pub(crate) enum MapSource {
         /// Why every lookup fails (a texthash duplicate).
         unusable: Option<String>,
     },
-    Inline(TableRef),
+    Inline {
+        r: TableRef,
+        /// Folding as the daemons do (`smtputf8_enable`).
+        options: Options,
+    },
     Static(String),
+    /// regexp, pcre or cidr (a file or `regexp:{ {rule}, … }`), with the
+    /// rules Postfix skips for this parameter already removed.
+    Pattern(PatternTable),
     /// Lookups fail (the daemon cannot open the table).
     Broken(String),
     /// Not evaluated here.
@@ -342,7 +359,15 @@ impl RelayConfig {
             match v.table_refs(name) {
                 Some(Ok(refs)) => refs
                     .iter()
-                    .map(|r| open_map(r, postfix_dir, &config_directory, utf8))
+                    .map(|r| {
+                        open_map(
+                            r,
+                            postfix_dir,
+                            &config_directory,
+                            utf8,
+                            name == "sender_dependent_relayhost_maps",
+                        )
+                    })
                     .collect(),
                 Some(Err(e)) => {
                     notes.push(format!("{name}: {e}"));
@@ -719,13 +744,19 @@ impl Map {
                 .into_iter()
                 .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())
                 .collect(),
-            MapSource::Inline(r) => r
+            MapSource::Inline { r, .. } => r
                 .inline_entries()
                 .unwrap_or_default()
                 .iter()
                 .map(|(_, v)| v.clone())
                 .collect(),
             MapSource::Static(v) => vec![v.clone()],
+            MapSource::Pattern(t) => t
+                .statements()
+                .filter(|st| st.kind() == StatementKind::Rule)
+                .filter_map(|st| st.result())
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .collect(),
             MapSource::Broken(_) | MapSource::Unknown(_) => Vec::new(),
         }
     }
@@ -733,7 +764,7 @@ impl Map {
     /// Postfix's `DICT_FLAG_FIXED`: consulted with every key of an address
     /// search, not only the full address.
     fn is_fixed(&self) -> bool {
-        !matches!(self.source, MapSource::Unknown(_))
+        !matches!(self.source, MapSource::Pattern(_))
     }
 
     fn lookup(&self, key: &str) -> Answer {
@@ -749,12 +780,26 @@ impl Map {
                 },
                 None => Answer::NotFound,
             },
-            MapSource::Inline(r) => match r.inline_lookup(key) {
-                Some(v) => Answer::Found {
+            MapSource::Inline { r, options } => match r.lookup_with(key, *options) {
+                Ok(Lookup::Found(v)) => Answer::Found {
                     value: v.to_owned(),
                     line: None,
                 },
-                None => Answer::NotFound,
+                Ok(_) => Answer::NotFound,
+                Err(e) => Answer::Error(e.to_string()),
+            },
+            MapSource::Pattern(t) => match t.lookup(key.as_bytes()) {
+                Ok(Some(v)) => Answer::Found {
+                    value: String::from_utf8_lossy(&v).into_owned(),
+                    line: None,
+                },
+                Ok(None) | Err(QueryError::NonUtf8Key { .. } | QueryError::NulInKey { .. }) => {
+                    Answer::NotFound
+                }
+                Err(QueryError::EngineUnavailable { kind }) => Answer::Unknown(format!(
+                    "{kind}: lookups need the `{kind}` feature of postfix-table (dms-relay's `pcre` feature for pcre)"
+                )),
+                Err(e) => Answer::Error(e.to_string()),
             },
             MapSource::Static(v) => Answer::Found {
                 value: v.clone(),
@@ -784,15 +829,74 @@ fn rebase(path: &Path, postfix_dir: &Path, config_directory: &str) -> PathBuf {
     path.to_path_buf()
 }
 
+/// `t` without the rules whose result uses `$` substitution: Postfix opens
+/// `sender_dependent_relayhost_maps` with `DICT_FLAG_NO_REGSUB` and skips
+/// them ("regular expression substitution is not allowed"). Their lines
+/// become comment lines, so line numbers stay those of the file.
+fn without_substitution(t: PatternTable) -> PatternTable {
+    let uses_dollar = |v: &[u8]| {
+        let mut i = 0;
+        while let Some(&b) = v.get(i) {
+            if b == b'$' {
+                if v.get(i + 1) == Some(&b'$') {
+                    i += 2;
+                    continue;
+                }
+                return true;
+            }
+            i += 1;
+        }
+        false
+    };
+    // (first line, number of lines) of each rule to skip.
+    let skip: Vec<(usize, usize)> = t
+        .statements()
+        .filter(|st| st.kind() == StatementKind::Rule)
+        .filter(|st| st.result().is_some_and(|v| uses_dollar(&v)))
+        .map(|st| {
+            let raw = st.raw();
+            let lines =
+                raw.iter().filter(|&&b| b == b'\n').count() + usize::from(!raw.ends_with(b"\n"));
+            (st.line(), lines)
+        })
+        .collect();
+    if skip.is_empty() {
+        return t;
+    }
+    let bytes = t.to_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let n = i + 1;
+        if skip
+            .iter()
+            .any(|&(first, count)| n >= first && n < first + count)
+        {
+            out.push(b'#');
+            if line.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    PatternTable::from_vec(t.kind(), out).with_utf8(t.utf8())
+}
+
 const INDEXED: &[&str] = &["hash", "btree", "lmdb", "cdb", "dbm", "sdbm"];
 
-fn open_map(r: &TableRef, postfix_dir: &Path, config_directory: &str, utf8: bool) -> Map {
+fn open_map(
+    r: &TableRef,
+    postfix_dir: &Path,
+    config_directory: &str,
+    utf8: bool,
+    no_regsub: bool,
+) -> Map {
     let spec = r.as_str().to_owned();
     let kind = r.kind();
     if kind == "proxy"
         && let Some(inner) = r.inner().first()
     {
-        let mut m = open_map(inner, postfix_dir, config_directory, utf8);
+        let mut m = open_map(inner, postfix_dir, config_directory, utf8, no_regsub);
         m.spec = spec;
         return m;
     }
@@ -805,11 +909,52 @@ fn open_map(r: &TableRef, postfix_dir: &Path, config_directory: &str, utf8: bool
         };
     }
     if r.inline_entries().is_some() {
+        let options = Options {
+            utf8,
+            ..Options::default()
+        };
         return Map {
             spec,
             kind: kind.to_owned(),
             file: None,
-            source: MapSource::Inline(r.clone()),
+            source: MapSource::Inline {
+                r: r.clone(),
+                options,
+            },
+        };
+    }
+    if let Some(pk) = PatternKind::from_name(kind) {
+        let (file, table) = match r.pattern_rules() {
+            Some(rules) => (
+                None,
+                Ok(PatternTable::parse(pk, rules.join("\n").as_bytes())),
+            ),
+            None => {
+                let file = rebase(Path::new(r.name()), postfix_dir, config_directory);
+                let t = PatternTable::read(pk, &file);
+                (Some(file), t)
+            }
+        };
+        let source = match table {
+            Ok(t) => {
+                let t = t.with_utf8(utf8);
+                MapSource::Pattern(if no_regsub {
+                    without_substitution(t)
+                } else {
+                    t
+                })
+            }
+            Err(e) => MapSource::Broken(format!(
+                "cannot open {}: {e}",
+                file.as_deref()
+                    .map_or_else(|| spec.clone(), |f| f.display().to_string())
+            )),
+        };
+        return Map {
+            spec,
+            kind: kind.to_owned(),
+            file,
+            source,
         };
     }
     if kind == "texthash" || INDEXED.contains(&kind) {

@@ -322,3 +322,53 @@ fn doctor_credentials_offered_to_mx_env_and_staleness() {
         .collect();
     assert_eq!(left, [Code::CredentialsOfferedToMx]);
 }
+
+#[test]
+fn pattern_tables_in_both_lookups() {
+    // sender_dependent_relayhost_maps: the full address only, substitution
+    // rules skipped; smtp_sasl_password_maps: a regexp consulted with the
+    // server host name; an empty result found by doctor with its line.
+    let dir = setup(
+        &format!(
+            "{BASE}relayhost = [smtp.example.com]:587\n\
+             sender_dependent_relayhost_maps = regexp:/etc/postfix/relay.regexp\n\
+             smtp_sasl_password_maps = regexp:/etc/postfix/sasl.regexp\n"
+        ),
+        &[
+            (
+                "relay.regexp",
+                "/^(.*)@sub\\.example$/ [$1.example]\n/^user@shop\\.example$/ [mail.shop.example]:2525\n/^nothing@/\n",
+            ),
+            ("sasl.regexp", "/^mail\\.shop\\.example$/ shop:pw\n"),
+        ],
+    );
+    let config = RelayConfig::load(dir.path()).unwrap();
+    let e = config.explain("user@shop.example");
+    assert_eq!(
+        e.next_hop.as_deref(),
+        Some("[mail.shop.example]:2525"),
+        "{e}"
+    );
+    let c = e.credentials().unwrap();
+    assert_eq!((c.user.as_str(), c.role), ("shop", "server host name"));
+    // Not for the address without its extension: pattern tables see the
+    // full address only.
+    let e = config.explain("user+x@shop.example");
+    assert_eq!(e.next_hop_source, NextHopSource::Relayhost, "{e}");
+    assert!(e.trail.iter().any(|s| s.answer == Answer::Skipped), "{e}");
+    // The substitution rule is skipped in this parameter.
+    assert_eq!(
+        config.explain("a@sub.example").next_hop_source,
+        NextHopSource::Relayhost
+    );
+    // The rule without a result: a lookup error, and a doctor finding.
+    assert!(matches!(
+        config.explain("nothing@x.example").next_hop_source,
+        NextHopSource::Deferred { .. }
+    ));
+    let s = |x: &str| Some(x.to_owned());
+    assert_eq!(
+        codes(dir.path()),
+        [(Code::EmptyResult, s("relay.regexp"), Some(3))]
+    );
+}

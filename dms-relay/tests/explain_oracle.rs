@@ -3,7 +3,8 @@
 //! request for each sender with the next hop it picks (or a failure flag
 //! when a lookup fails). Random configurations: relayhost forms, one or two
 //! `sender_dependent_relayhost_maps` tables (texthash with duplicates,
-//! `DUNNO`, inline with empty results, static), recipient delimiters,
+//! `DUNNO`, inline with empty results, static, regexp and pcre with
+//! substitutions that Postfix skips there), recipient delimiters,
 //! local domains, and senders with extensions, quoted local parts and the
 //! null sender. Skips loudly without Postfix unless `DMS_REQUIRE_POSTFIX`
 //! is set.
@@ -16,6 +17,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use dms_relay::explain::{NextHopSource, RelayConfig};
+
+/// Random configurations (each explained for every sender in [`SENDERS`]).
+const CONFIGS: usize = 120;
 
 const DAEMON: &str = "/usr/lib/postfix/sbin/trivial-rewrite";
 /// `RESOLVE_FLAG_FAIL` in Postfix's resolve_clnt.h.
@@ -153,6 +157,30 @@ fn texthash(rng: &mut Rng) -> String {
     out
 }
 
+/// Rules for a regexp or pcre table (same syntax here): anchored and
+/// unanchored patterns, case flags, a substitution (Postfix skips it in
+/// sender_dependent_relayhost_maps), DUNNO, and a rule without a result
+/// (an empty result: a lookup error).
+fn pattern(rng: &mut Rng) -> String {
+    const RULES: &[&str] = &[
+        "/^user@shop\\.example$/ [relay-a.example]:587",
+        "/^user\\+eu@shop\\.example$/ relay-b.example:2525",
+        "/@other\\.example$/ [relay-c.example]",
+        "/^VIP@/ [10.1.2.3]",
+        "/^vip@/i DUNNO",
+        "/^(.*)@shop\\.example$/ [$1.example]:25",
+        "/^local/ relay-c.example",
+        "/^bare$/ [relay-d.example]:submission",
+        "!/@/ relay-b.example:2525",
+        "/^a\\+b/",
+    ];
+    let mut out = String::new();
+    for _ in 0..1 + rng.below(4) {
+        writeln!(out, "{}", rng.pick(RULES)).unwrap();
+    }
+    out
+}
+
 fn inline(rng: &mut Rng) -> String {
     let mut items = Vec::new();
     for _ in 0..1 + rng.below(3) {
@@ -174,7 +202,8 @@ fn next_hop_matches_trivial_rewrite() {
     let mut rng = Rng(0x5eed_cafe_f00d_0001);
     let mut compared = 0;
     let mut kinds = [0usize; 4];
-    let cases: Vec<(String, Vec<(String, String)>)> = (0..60)
+    let mut pattern_hits = 0;
+    let cases: Vec<(String, Vec<(String, String)>)> = (0..CONFIGS)
         .map(|_| {
             let relayhost =
                 *rng.pick(&["", "[default.example]:587", "default.example", "[10.9.9.9]"]);
@@ -182,9 +211,15 @@ fn next_hop_matches_trivial_rewrite() {
             let mut files = Vec::new();
             let mut maps = Vec::new();
             for i in 0..1 + rng.below(2) {
-                match rng.below(4) {
+                match rng.below(6) {
                     0 => maps.push(inline(&mut rng)),
                     1 if i > 0 => maps.push("static:[static.example]:25".to_owned()),
+                    4 | 5 => {
+                        let kind = if rng.below(2) == 0 { "regexp" } else { "pcre" };
+                        let name = format!("map{i}.{kind}");
+                        files.push((name.clone(), pattern(&mut rng)));
+                        maps.push(format!("{kind}:/etc/postfix/{name}"));
+                    }
                     _ => {
                         let name = format!("map{i}");
                         files.push((name.clone(), texthash(&mut rng)));
@@ -252,6 +287,14 @@ fn next_hop_matches_trivial_rewrite() {
                         assert_eq!(flags & RESOLVE_FLAG_FAIL, 0, "{}", ctx());
                         assert_eq!(nexthop, "remote.test", "{}", ctx());
                     }
+                    NextHopSource::SenderDependent { table, .. }
+                        if table.starts_with("regexp:") || table.starts_with("pcre:") =>
+                    {
+                        pattern_hits += 1;
+                        kinds[3] += 1;
+                        assert_eq!(flags & RESOLVE_FLAG_FAIL, 0, "{}", ctx());
+                        assert_eq!(Some(nexthop.as_str()), e.next_hop.as_deref(), "{}", ctx());
+                    }
                     NextHopSource::SenderDependent { .. } | NextHopSource::Relayhost => {
                         kinds[if matches!(e.next_hop_source, NextHopSource::Relayhost) {
                             2
@@ -267,13 +310,17 @@ fn next_hop_matches_trivial_rewrite() {
             }
         }
     });
-    assert_eq!(compared, 60 * SENDERS.len());
+    assert_eq!(compared, CONFIGS * SENDERS.len());
+    assert!(
+        pattern_hits > 0,
+        "no sender-dependent hit from a regexp/pcre table"
+    );
     // Every outcome is exercised.
     assert!(
         kinds.iter().all(|&k| k > 0),
         "outcomes deferred/direct/relayhost/sender-dependent: {kinds:?}"
     );
     eprintln!(
-        "compared {compared} senders; deferred/direct/relayhost/sender-dependent = {kinds:?}"
+        "compared {compared} senders; deferred/direct/relayhost/sender-dependent = {kinds:?}, {pattern_hits} from regexp/pcre"
     );
 }
