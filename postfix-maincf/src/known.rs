@@ -48,10 +48,10 @@
 //! ```
 
 use std::borrow::Cow;
-use std::collections::hash_map::{Entry, RandomState};
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, Hasher};
 
 use crate::defaults::{self, Defaults, HostDefaults};
 use crate::expand::{self, Lookup, ScanEvent};
@@ -262,33 +262,8 @@ impl Hasher for NameHasher {
     }
 }
 
-/// Hasher for keys that already are hashes.
-#[derive(Debug, Default, Clone, Copy)]
-struct PrehashedHasher(u64);
-
-impl Hasher for PrehashedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        // Already random: spread it over the top bits (hashbrown's tag)
-        // and the bottom bits (its bucket index).
-        self.0 = (u64::from(n) << 32) | u64::from(n);
-    }
-}
-
 /// Built-in, legacy, read-only and service-dependent names.
 type Table = HashMap<Vec<u8>, Node, NameHashState>;
-
-/// No entry (end of a hash chain).
-const NO_ENTRY: u32 = u32::MAX;
 
 /// One main.cf parameter: byte ranges in [`MainParams::src`] followed by
 /// [`MainParams::own`] (see [`MainParams::slice`]).
@@ -296,8 +271,6 @@ const NO_ENTRY: u32 = u32::MAX;
 struct MainEntry {
     name: (usize, usize),
     value: (usize, usize),
-    /// Next entry whose name has the same key, or [`NO_ENTRY`].
-    next: u32,
 }
 
 /// main.cf's parameters, the last definition of a name winning, as
@@ -318,9 +291,15 @@ struct MainParams<'a> {
     entries: Vec<MainEntry>,
     /// Indices into `entries`, sorted by name (byte order).
     sorted: Vec<u32>,
-    /// 32 bits of a name's hash -> first entry with that key (entries
-    /// sharing a key chain through [`MainEntry::next`]).
-    index: HashMap<u32, u32, BuildHasherDefault<PrehashedHasher>>,
+    /// Open-addressing name index (linear probing, a power of two long):
+    /// each slot is 0 (empty) or `tag << 32 | entry`, the tag being 31
+    /// bits of the name's hash with the top bit set. A lookup reads one
+    /// slot run (usually one cache line), then the entry and its name only
+    /// when the tag matches: a main.cf may have tens of thousands of names,
+    /// each looked up once per `$name` reference.
+    slots: Vec<u64>,
+    /// Occupied slots.
+    used: usize,
     hasher: NameHashState,
 }
 
@@ -345,7 +324,7 @@ impl<'a> MainParams<'a> {
         // At most one parameter per line: room for all without rehashing.
         let most = lines.size_hint().1.unwrap_or(0);
         m.entries.reserve(most);
-        m.index.reserve(most);
+        m.slots = vec![0; slot_count(most)];
         for p in lines {
             let p = match p {
                 Ok(p) => p,
@@ -354,42 +333,36 @@ impl<'a> MainParams<'a> {
                     continue;
                 }
             };
-            // (Past 2^32 - 1 names, and so never: unreachable entries.)
-            let new = u32::try_from(m.entries.len()).unwrap_or(NO_ENTRY);
-            let next = match m.index.entry(m.key(&p.name)) {
-                Entry::Vacant(slot) => {
-                    slot.insert(new);
-                    NO_ENTRY
-                }
-                Entry::Occupied(mut slot) => {
-                    let first = *slot.get();
-                    let found = chain_find_in(&m.entries, m.src, &m.own, first, &p.name);
-                    if let Some(i) = found {
-                        // Redefined: the last value wins, with a warning
-                        // when it differs from the one it replaces.
-                        let old = m.value(i);
-                        if *old != *p.value {
-                            diagnostics.push(crate::Diagnostic {
-                                line: p.line,
-                                kind: crate::DiagnosticKind::Overriding {
-                                    name: p.name.into_owned(),
-                                    old_value: old.to_vec(),
-                                },
-                            });
-                        }
-                        let value = m.store(&p.value);
-                        if let Some(e) = m.entries.get_mut(i) {
-                            e.value = value;
-                        }
-                        continue;
+            let h = m.hash(&p.name);
+            match m.probe(h, &p.name) {
+                Ok(i) => {
+                    // Redefined: the last value wins, with a warning when
+                    // it differs from the one it replaces.
+                    let old = m.value(i);
+                    if *old != *p.value {
+                        diagnostics.push(crate::Diagnostic {
+                            line: p.line,
+                            kind: crate::DiagnosticKind::Overriding {
+                                name: p.name.into_owned(),
+                                old_value: old.to_vec(),
+                            },
+                        });
                     }
-                    slot.insert(new);
-                    first
+                    let value = m.store(&p.value);
+                    if let Some(e) = m.entries.get_mut(i) {
+                        e.value = value;
+                    }
                 }
-            };
-            let name = m.store(&p.name);
-            let value = m.store(&p.value);
-            m.entries.push(MainEntry { name, value, next });
+                Err(_) => {
+                    let name = m.store(&p.name);
+                    let value = m.store(&p.value);
+                    // (Past 2^32 - 1 names, and so never: not indexed.)
+                    if let Ok(entry) = u32::try_from(m.entries.len()) {
+                        m.place(h, entry);
+                    }
+                    m.entries.push(MainEntry { name, value });
+                }
+            }
         }
         let mut sorted: Vec<u32> = (0..m.entries.len())
             .filter_map(|i| u32::try_from(i).ok())
@@ -414,8 +387,74 @@ impl<'a> MainParams<'a> {
         slice_of(self.src, &self.own, span)
     }
 
-    fn key(&self, name: &[u8]) -> u32 {
-        (self.hasher.hash_one(name) >> 32) as u32
+    fn hash(&self, name: &[u8]) -> u64 {
+        self.hasher.hash_one(name)
+    }
+
+    /// The entry named `name` (`Ok`), or the empty slot where it would go
+    /// (`Err`; `usize::MAX` when the index has no slots).
+    fn probe(&self, h: u64, name: &[u8]) -> Result<usize, usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let tag = slot_tag(h);
+        let mut at = (h as usize) & mask;
+        for _ in 0..self.slots.len() {
+            let slot = self.slots.get(at).copied().unwrap_or(0);
+            if slot == 0 {
+                return Err(at);
+            }
+            if slot >> 32 == tag {
+                let entry = (slot & 0xffff_ffff) as usize;
+                if self.name(entry) == name {
+                    return Ok(entry);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        Err(usize::MAX)
+    }
+
+    /// Indexes `entry` (hash `h`, a name not indexed yet), growing the
+    /// index first when it would get more than 4/5 full.
+    fn place(&mut self, h: u64, entry: u32) {
+        if self.slots.is_empty() || (self.used + 1) * 5 > self.slots.len() * 4 {
+            self.grow();
+        }
+        if let Err(at) = self.probe_empty(h)
+            && let Some(slot) = self.slots.get_mut(at)
+        {
+            *slot = slot_tag(h) << 32 | u64::from(entry);
+            self.used += 1;
+        }
+    }
+
+    /// The first empty slot on `h`'s probe run.
+    fn probe_empty(&self, h: u64) -> Result<usize, usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut at = (h as usize) & mask;
+        for _ in 0..self.slots.len() {
+            if self.slots.get(at) == Some(&0) {
+                return Err(at);
+            }
+            at = (at + 1) & mask;
+        }
+        Err(usize::MAX)
+    }
+
+    /// Doubles the index (rehashing every indexed name).
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        self.slots = vec![0; (old.len() * 2).max(16)];
+        self.used = 0;
+        for slot in old.into_iter().filter(|&s| s != 0) {
+            let entry = (slot & 0xffff_ffff) as u32;
+            let h = self.hash(self.name(entry as usize));
+            if let Err(at) = self.probe_empty(h)
+                && let Some(s) = self.slots.get_mut(at)
+            {
+                *s = slot;
+                self.used += 1;
+            }
+        }
     }
 
     fn name(&self, i: usize) -> &[u8] {
@@ -432,8 +471,7 @@ impl<'a> MainParams<'a> {
     }
 
     fn find(&self, name: &[u8]) -> Option<usize> {
-        let first = *self.index.get(&self.key(name))?;
-        chain_find(self, first, name)
+        self.probe(self.hash(name), name).ok()
     }
 
     fn get(&self, name: &[u8]) -> Option<&[u8]> {
@@ -452,28 +490,17 @@ fn slice_of<'s>(src: &'s [u8], own: &'s [u8], (start, end): (usize, usize)) -> &
     .unwrap_or_default()
 }
 
-/// The entry named `name` on the hash chain starting at `first`.
-fn chain_find(m: &MainParams<'_>, first: u32, name: &[u8]) -> Option<usize> {
-    chain_find_in(&m.entries, m.src, &m.own, first, name)
+/// Index slots for `n` names: a power of two, at most 4/5 full.
+fn slot_count(n: usize) -> usize {
+    (n.saturating_add(n / 4).saturating_add(1))
+        .checked_next_power_of_two()
+        .unwrap_or(usize::MAX / 2 + 1)
+        .max(16)
 }
 
-/// [`chain_find`] over the parts of a [`MainParams`].
-fn chain_find_in(
-    entries: &[MainEntry],
-    src: &[u8],
-    own: &[u8],
-    first: u32,
-    name: &[u8],
-) -> Option<usize> {
-    let mut i = first;
-    loop {
-        let at = usize::try_from(i).ok()?;
-        let e = entries.get(at)?;
-        if slice_of(src, own, e.name) == name {
-            return Some(at);
-        }
-        i = e.next;
-    }
+/// The 32-bit tag of a slot for hash `h` (never 0: 0 is an empty slot).
+fn slot_tag(h: u64) -> u64 {
+    (h >> 33) | 0x8000_0000
 }
 
 impl Lookup for MainParams<'_> {
@@ -1724,21 +1751,38 @@ mod tests {
     }
 
     #[test]
-    fn main_params_hash_collisions_chain() {
+    fn main_params_index_collisions_and_growth() {
         let cf3 = crate::MainCf::parse(b"a = 1\nb = 2\nc = 3\n");
         let mut m = MainParams::from_cf(&cf3, &mut Vec::new());
-        // Put every name on one chain, under the key of "a".
-        let k = m.key(b"a");
-        m.index.clear();
-        for i in 0..m.entries.len() {
-            let next = m.index.insert(k, i as u32).unwrap_or(NO_ENTRY);
-            m.entries[i].next = next;
+        // Every name under one hash: one probe run, told apart by name.
+        let h = m.hash(b"a");
+        m.slots = vec![0; 16];
+        m.used = 0;
+        for e in 0..3 {
+            m.place(h, e);
         }
-        assert_eq!(m.find(b"a"), Some(0));
-        assert_eq!(chain_find(&m, 2, b"b"), Some(1));
-        assert_eq!(chain_find(&m, 2, b"c"), Some(2));
-        assert_eq!(chain_find(&m, 2, b"d"), None);
-        assert_eq!(m.get(b"a"), Some(&b"1"[..]));
+        assert_eq!(m.probe(h, b"a"), Ok(0));
+        assert_eq!(m.probe(h, b"b"), Ok(1));
+        assert_eq!(m.probe(h, b"c"), Ok(2));
+        assert!(m.probe(h, b"d").is_err());
+        // From an empty index, growing as it fills.
+        let text: String = (0..1000).map(|i| format!("p{i} = {i}\n")).collect();
+        let cf = crate::MainCf::parse(text.as_bytes());
+        let mut m = MainParams::from_cf(&cf, &mut Vec::new());
+        m.slots.clear();
+        m.used = 0;
+        for e in 0..1000u32 {
+            let h = m.hash(m.name(e as usize));
+            m.place(h, e);
+        }
+        assert!(m.slots.len().is_power_of_two() && m.used * 5 <= m.slots.len() * 4);
+        for i in 0..1000 {
+            assert_eq!(
+                m.get(format!("p{i}").as_bytes()),
+                Some(format!("{i}").as_bytes())
+            );
+        }
+        assert_eq!(m.get(b"p1000"), None);
     }
 
     /// The diagnostics found while indexing are `MainCf::diagnostics`
