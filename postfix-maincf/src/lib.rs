@@ -282,8 +282,10 @@ fn split_nameval(line: &[u8]) -> Split<'_> {
 /// Nodes made here borrow from the document's source.
 fn segment_into(src: &[u8], base: usize, out: &mut Vec<Node>) {
     let out_len_before = out.len();
-    // Every node holds at least one line: the line count bounds the nodes.
-    out.reserve(memchr::memchr_iter(b'\n', src).count() + 1);
+    // Room for a node per 8 bytes (main.cf lines are longer than that):
+    // reserving costs no pages until they are used, and counting the lines
+    // first would be a pass over the whole input.
+    out.reserve(src.len() / 8 + 1);
     // Each node's LF count is the distance to the next node's first line
     // (the last node's is counted).
     let mut prev_first: Option<usize> = None;
