@@ -913,3 +913,174 @@ fn hostile_more_linear_time() {
         100_000,
     );
 }
+
+// ---------------------------------------------------------------- ConfigDir
+
+use dms_relay::store::{Command, ConfigDir, Outcome, StoreError};
+
+/// Each command over a relay map / SASL file holding a hostile line: the
+/// hostile bytes are kept as they are, the new entry goes at the end, and
+/// `list` agrees with the in-memory listing.
+#[test]
+fn hostile_existing_files() {
+    let mut n = 0;
+    let cmds = [
+        (
+            "add-domain",
+            Command::add_domain("b.test", "h.test", None).unwrap(),
+            &b"@b.test [h.test]:25\n"[..],
+            &b""[..],
+        ),
+        (
+            "add-auth",
+            Command::add_auth("b.test", "u", "Pw0rdXyz").unwrap(),
+            &b""[..],
+            &b"@b.test u:Pw0rdXyz\n"[..],
+        ),
+        (
+            "exclude-domain",
+            Command::exclude_domain("b.test").unwrap(),
+            // DMS's opt-out form: key and a blank.
+            &b"@b.test \n"[..],
+            &b""[..],
+        ),
+    ];
+    for &(name, ins, _) in INSERTS {
+        for pos in [Pos::Start, Pos::Key, Pos::Value, Pos::End] {
+            for (cname, cmd, relay_add, sasl_add) in &cmds {
+                let tmp = tempfile::tempdir().unwrap();
+                let cfg = ConfigDir::new(tmp.path());
+                let relay = line_with("[r.test]:587", 5, ins, pos);
+                let sasl = line_with("user:secret", 7, ins, pos);
+                fs::write(cfg.relaymap_path(), &relay).unwrap();
+                fs::write(cfg.sasl_path(), &sasl).unwrap();
+                let case = format!("{cname} over {name} at {pos:?}");
+                assert_eq!(cfg.apply(cmd).unwrap(), Outcome::Added, "{case}");
+                assert_eq!(
+                    fs::read(cfg.relaymap_path()).unwrap(),
+                    [&relay[..], relay_add].concat(),
+                    "{case}"
+                );
+                assert_eq!(
+                    fs::read(cfg.sasl_path()).unwrap(),
+                    [&sasl[..], sasl_add].concat(),
+                    "{case}"
+                );
+                let mut docs = cfg.load().unwrap();
+                assert_eq!(cfg.list().unwrap(), docs.listing(false), "{case}");
+                n += 1;
+            }
+        }
+    }
+    eprintln!("existing files: {n} cases");
+    assert!(n >= 50, "{n}");
+}
+
+fn is_io(r: &Result<impl std::fmt::Debug, StoreError>, op: &str) -> bool {
+    matches!(r, Err(StoreError::Io { op: o, .. }) if *o == op)
+}
+
+/// Hostile on-disk state (working as root: directories in place of files,
+/// symlinks, `..`): a typed error and nothing written, or the documented
+/// outcome.
+#[test]
+fn hostile_config_dir_state() {
+    let add = Command::add_domain("b.test", "h.test", None).unwrap();
+    let auth = Command::add_auth("b.test", "u", "Pw0rdXyz").unwrap();
+    let rm = Command::remove_domain("b.test").unwrap();
+    // The config directory is a file.
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("f");
+        fs::write(&f, b"x").unwrap();
+        let cfg = ConfigDir::new(&f);
+        assert!(is_io(&cfg.apply(&add), "lock"), "{:?}", cfg.apply(&add));
+        assert!(is_io(&cfg.list(), "read"), "{:?}", cfg.list());
+        assert_eq!(fs::read(&f).unwrap(), b"x");
+    }
+    // A directory in place of each file: read error, nothing written.
+    for (which, cmd) in [("relay map", &add), ("relay map", &rm), ("sasl", &auth)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = ConfigDir::new(tmp.path());
+        let p = if which == "sasl" {
+            cfg.sasl_path()
+        } else {
+            cfg.relaymap_path()
+        };
+        fs::create_dir(&p).unwrap();
+        let r = cfg.apply(cmd);
+        assert!(is_io(&r, "read"), "{which}: {r:?}");
+        assert!(is_io(&cfg.list(), "read"), "{which}");
+        assert!(p.is_dir() && fs::read_dir(&p).unwrap().count() == 0);
+    }
+    // `..` in the directory path and a symlinked directory: work as usual.
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tmp.path().join("a/b")).unwrap();
+        let cfg = ConfigDir::new(tmp.path().join("a/b/.."));
+        assert_eq!(cfg.apply(&add).unwrap(), Outcome::Added);
+        assert_eq!(
+            fs::read(tmp.path().join("a/postfix-relaymap.cf")).unwrap(),
+            b"@b.test [h.test]:25\n"
+        );
+        symlink(tmp.path().join("a"), tmp.path().join("link")).unwrap();
+        let cfg = ConfigDir::new(tmp.path().join("link"));
+        assert_eq!(cfg.apply(&add).unwrap(), Outcome::Unchanged);
+        assert_eq!(cfg.list().unwrap().relays.len(), 1);
+    }
+    // A NUL in the directory path: the OS refuses it, a typed error.
+    {
+        let cfg = ConfigDir::new("/tmp/x\0y");
+        assert!(is_io(&cfg.apply(&add), "lock"));
+        assert!(is_io(&cfg.list(), "read"));
+    }
+    // A relay map that is a symlink to a file outside: replaced by the
+    // atomic rename (the link goes, the outside file is untouched).
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        fs::write(&outside, b"@o.test [o.test]:25\n").unwrap();
+        let dir = tmp.path().join("cfg");
+        fs::create_dir(&dir).unwrap();
+        let cfg = ConfigDir::new(&dir);
+        symlink(&outside, cfg.relaymap_path()).unwrap();
+        assert_eq!(cfg.list().unwrap().relays.len(), 1, "read through the link");
+        assert_eq!(cfg.apply(&add).unwrap(), Outcome::Added);
+        // Written through the link (the link stays, as for a bind mount).
+        assert!(
+            fs::symlink_metadata(cfg.relaymap_path())
+                .unwrap()
+                .is_symlink()
+        );
+        assert_eq!(
+            fs::read(&outside).unwrap(),
+            b"@o.test [o.test]:25\n@b.test [h.test]:25\n"
+        );
+    }
+    // A dangling symlink: reads as missing; writing fails.
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = ConfigDir::new(tmp.path());
+        symlink(tmp.path().join("nowhere"), cfg.relaymap_path()).unwrap();
+        assert_eq!(cfg.list().unwrap(), Default::default());
+        assert_eq!(cfg.apply(&rm).unwrap(), Outcome::Unchanged);
+        // Writing through a dangling link: a typed error, nothing made.
+        let r = cfg.apply(&add);
+        assert!(is_io(&r, "write"), "{r:?}");
+        assert!(
+            fs::symlink_metadata(cfg.relaymap_path())
+                .unwrap()
+                .is_symlink()
+        );
+        assert!(!tmp.path().join("nowhere").exists());
+    }
+    // A directory in place of the lock file: a typed error.
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join(dms_relay::fsutil::LOCK_FILE)).unwrap();
+        let cfg = ConfigDir::new(tmp.path());
+        let r = cfg.apply(&add);
+        assert!(is_io(&r, "lock"), "{r:?}");
+        assert!(!cfg.relaymap_path().exists());
+    }
+}
