@@ -1084,3 +1084,172 @@ fn hostile_config_dir_state() {
         assert!(!cfg.relaymap_path().exists());
     }
 }
+
+// ------------------------------------------------------------------ doctor
+
+use dms_relay::doctor::{Code, Doctor, FixError};
+
+const DOC_MAIN: &str = "compatibility_level = 3.6\nmyorigin = origin.test\nmydestination = localhost\n\
+    relayhost = [smtp.test]:587\nsmtp_sasl_auth_enable = yes\nsmtp_tls_security_level = encrypt\n\
+    smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd\n";
+
+/// Every file under `dir` (not the lock file) with its bytes.
+fn contents(dir: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut v: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != dms_relay::fsutil::LOCK_FILE)
+        .map(|e| {
+            let p = e.path();
+            (e.file_name(), fs::read(&p).unwrap_or_default())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Hostile credential files: (name, sasl_passwd bytes, expected (code,
+/// line) list, expected file after `fix` (`None`: refused, unchanged)).
+#[test]
+fn hostile_doctor() {
+    type Case<'a> = (
+        &'a str,
+        &'a [u8],
+        Vec<(Code, Option<usize>)>,
+        Option<&'a [u8]>,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "clean",
+            b"[smtp.test]:587 u:p\n",
+            vec![],
+            Some(b"[smtp.test]:587 u:p\n"),
+        ),
+        (
+            "port differs: renamed",
+            b"[smtp.test]:25 u:p\n",
+            vec![(Code::UnmatchedCredentials, Some(1))],
+            Some(b"[smtp.test]:587 u:p\n"),
+        ),
+        (
+            // Quotes are part of a texthash key: no rename is offered (the
+            // host is not a next hop's), so fix changes nothing.
+            "quoted key",
+            b"\"[smtp.test]:25\" u:p\n",
+            vec![(Code::UnmatchedCredentials, Some(1))],
+            Some(b"\"[smtp.test]:25\" u:p\n"),
+        ),
+        (
+            "CRLF",
+            b"[smtp.test]:587 u:p\r\n",
+            vec![],
+            Some(b"[smtp.test]:587 u:p\r\n"),
+        ),
+        (
+            "NUL in value",
+            b"[smtp.test]:587 u:p\0x\n",
+            vec![],
+            Some(b"[smtp.test]:587 u:p\0x\n"),
+        ),
+        (
+            "non-UTF-8",
+            b"[smtp.test]:587 u:p\xff\n",
+            vec![],
+            Some(b"[smtp.test]:587 u:p\xff\n"),
+        ),
+        (
+            "duplicate",
+            b"[smtp.test]:587 u:p\n[SMTP.test]:587 v:q\n",
+            vec![(Code::TexthashDuplicate, Some(2))],
+            Some(b"[smtp.test]:587 u:p\n"),
+        ),
+        (
+            "key-only",
+            b"[smtp.test]:587\n[smtp.test]:587 u:p\n",
+            vec![(Code::KeyOnlyLine, Some(1))],
+            Some(b"[smtp.test]:587 u:p\n"),
+        ),
+    ];
+    for (name, sasl, want, after) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("main.cf"), DOC_MAIN).unwrap();
+        let f = dir.path().join("sasl_passwd");
+        fs::write(&f, sasl).unwrap();
+        fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        let report = Doctor::new(dir.path()).run().unwrap();
+        let got: Vec<_> = report
+            .problems
+            .iter()
+            .filter(|p| p.code != Code::ReloadNeeded)
+            .map(|p| (p.code, p.line))
+            .collect();
+        eprintln!(
+            "{name}: {:?}",
+            report
+                .problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(got, want, "{name}");
+        for p in &report.problems {
+            assert!(!p.to_string().contains("u:p\n"), "{name}");
+        }
+        let before = contents(dir.path());
+        let r = report.fix();
+        match after {
+            Some(bytes) => {
+                r.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(fs::read(&f).unwrap(), bytes, "{name}");
+            }
+            None => {
+                let e = r.unwrap_err();
+                assert!(matches!(e, FixError::Refused { .. }), "{name}: {e}");
+                assert_eq!(contents(dir.path()), before, "{name}: wrote on refusal");
+            }
+        }
+    }
+}
+
+/// `fix` after the file changed under the report: refused, nothing written
+/// (regression: a RemoveLine fix removed whatever was on that line now).
+#[test]
+fn doctor_fix_refuses_a_changed_file() {
+    let dup: &[u8] = b"[smtp.test]:587 u:p\n[SMTP.test]:587 v:q\n";
+    let changes: &[(&str, &[u8])] = &[
+        (
+            "line inserted above",
+            b"# new\n[smtp.test]:587 u:p\n[SMTP.test]:587 v:q\n",
+        ),
+        (
+            "duplicate already removed",
+            b"[smtp.test]:587 u:p\nother.test w:r\n",
+        ),
+        ("file shortened", b"[smtp.test]:587 u:p\n"),
+        (
+            "line now blank-led continuation",
+            b"[smtp.test]:587 u:p\n more\n",
+        ),
+    ];
+    for &(name, changed) in changes {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("main.cf"), DOC_MAIN).unwrap();
+        let f = dir.path().join("sasl_passwd");
+        fs::write(&f, dup).unwrap();
+        fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        let report = Doctor::new(dir.path()).run().unwrap();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.code == Code::TexthashDuplicate)
+        );
+        fs::write(&f, changed).unwrap();
+        let e = report.fix().unwrap_err();
+        assert!(
+            matches!(&e, FixError::Refused { message, .. } if message == "line 2 changed since doctor ran; run doctor again"),
+            "{name}: {e}"
+        );
+        assert_eq!(fs::read(&f).unwrap(), changed, "{name}");
+    }
+}
