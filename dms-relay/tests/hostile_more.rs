@@ -1253,3 +1253,185 @@ fn doctor_fix_refuses_a_changed_file() {
         assert_eq!(fs::read(&f).unwrap(), changed, "{name}");
     }
 }
+
+// ------------------------------------------------------------------- apply
+
+use dms_relay::apply::{ApplyError, apply};
+use dms_relay::env::RelayEnv;
+use dms_relay::render::{self, Rendered, Sources};
+
+fn rendered() -> Rendered {
+    let env = RelayEnv::from_pairs([
+        ("RELAY_HOST", "h.test"),
+        ("RELAY_USER", "u"),
+        ("RELAY_PASSWORD", "Pw0rdXyz"),
+    ])
+    .unwrap();
+    let domains = ["a.test".to_string()];
+    render::render(
+        &env,
+        &Sources {
+            relaymap: Some(b"@a.test [r.test]:587\r\n@b.test\0\n\xff\n"),
+            sasl_password: Some(b"@a.test x:y\n\"@q.test\" z:w\n"),
+            domains: &domains,
+        },
+    )
+    .unwrap()
+}
+
+/// Hostile existing main.cf bytes: apply gives exactly what the in-memory
+/// edit gives (only the relay parameters change; every hostile byte
+/// elsewhere stays).
+#[test]
+fn hostile_apply_main_cf() {
+    let r = rendered();
+    let mut cont = b"smtpd_banner = x\n".to_vec();
+    for _ in 0..100_000 {
+        cont.extend_from_slice(b" y\n");
+    }
+    let big = format!("alias_maps = {}\n", "a".repeat(10 << 20)).into_bytes();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", b"".to_vec()),
+        (
+            "CRLF",
+            b"myhostname = m.test\r\nrelayhost = [old.test]\r\n".to_vec(),
+        ),
+        ("CR inside a value", b"myhostname = m\r.test\n".to_vec()),
+        ("CR in relayhost", b"relayhost = [old\r.test]\n".to_vec()),
+        (
+            "NUL in a comment",
+            b"# a\0b\nmyhostname = m.test\n".to_vec(),
+        ),
+        ("NUL in relayhost", b"relayhost = [o\0ld.test]\n".to_vec()),
+        ("non-UTF-8 value", b"myhostname = m\xff.test\n".to_vec()),
+        ("non-UTF-8 relayhost", b"relayhost = \xff\n".to_vec()),
+        ("no final newline", b"myhostname = m.test".to_vec()),
+        ("only NULs", vec![0; 100]),
+        (
+            "leading blank line continuation",
+            b" orphan\nmyhostname = m\n".to_vec(),
+        ),
+        (
+            "duplicate relayhost",
+            b"relayhost = a\nrelayhost = b\n".to_vec(),
+        ),
+        ("$ loop", b"relayhost = $x\nx = $relayhost\n".to_vec()),
+        ("100k continuation lines", cont),
+        ("10 MB line", big),
+    ];
+    let n = cases.len();
+    for (name, old) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("main.cf");
+        fs::write(&main, &old).unwrap();
+        let mut want = postfix_maincf::MainCf::parse(&old);
+        // The table references point into PDIR (see `apply`).
+        let t = Instant::now();
+        let got = apply(&r, dir.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(got.changed(), "{name}");
+        let after = fs::read(&main).unwrap();
+        // Re-applying converges: nothing changes.
+        let again = apply(&r, dir.path()).unwrap();
+        assert!(!again.changed(), "{name}: {again:?}");
+        // Every line without a relay parameter stays as it was.
+        let edited = render::main_cf_apply(&mut want, &r);
+        assert!(edited.is_ok(), "{name}");
+        for line in old.split(|&b| b == b'\n') {
+            let relay_line = render::RELAY_PARAMETERS
+                .iter()
+                .any(|p| line.starts_with(p.as_bytes()));
+            if !relay_line && !line.is_empty() && !line.starts_with(b" ") {
+                assert!(
+                    after.windows(line.len()).any(|w| w == line),
+                    "{name}: lost {:?}",
+                    String::from_utf8_lossy(&line[..line.len().min(80)])
+                );
+            }
+        }
+        let want_ref = format!(
+            "\nsender_dependent_relayhost_maps = texthash:{}/relayhost_map",
+            dir.path().display()
+        );
+        assert!(
+            after
+                .windows(want_ref.len())
+                .any(|w| w == want_ref.as_bytes()),
+            "{name}: {:?}",
+            String::from_utf8_lossy(&after[..after.len().min(300)])
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{name}: {:?}",
+            t.elapsed()
+        );
+    }
+    eprintln!("apply main.cf: {n} cases");
+}
+
+/// Hostile Postfix directories: a typed error and nothing written, or the
+/// documented outcome.
+#[test]
+fn hostile_apply_postfix_dir() {
+    let r = rendered();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("file");
+    fs::write(&file, b"x").unwrap();
+    let res = apply(&r, &file);
+    assert!(matches!(res, Err(ApplyError::Io { .. })), "{res:?}");
+    assert_eq!(fs::read(&file).unwrap(), b"x");
+    let main: &[u8] = b"myhostname = m.test\n";
+    let io = |res: &Result<_, ApplyError>, op: &str, kind: std::io::ErrorKind| matches!(res, Err(ApplyError::Io { op: o, source, .. }) if *o == op && source.kind() == kind);
+    // Missing PDIR, main.cf a directory: read errors, nothing made.
+    let missing = tmp.path().join("missing");
+    let res = apply(&r, &missing);
+    assert!(io(&res, "read", std::io::ErrorKind::NotFound), "{res:?}");
+    assert!(!missing.exists());
+    let d = tmp.path().join("maindir");
+    fs::create_dir_all(d.join("main.cf")).unwrap();
+    let res = apply(&r, &d);
+    assert!(
+        io(&res, "read", std::io::ErrorKind::IsADirectory),
+        "{res:?}"
+    );
+    // Names main.cf cannot hold in a table reference: refused before
+    // anything is written.
+    for (bad, why) in [
+        ("sp ace", "contains whitespace or a control character"),
+        ("new\nline", "contains whitespace or a control character"),
+        ("cr\r", "contains whitespace or a control character"),
+        ("com,ma", "contains '$', ',', '{', '}' or '#'"),
+        ("cur{ly", "contains '$', ',', '{', '}' or '#'"),
+        ("dol$lar", "contains '$', ',', '{', '}' or '#'"),
+        ("ha#sh", "contains '$', ',', '{', '}' or '#'"),
+    ] {
+        let d = tmp.path().join(bad);
+        fs::create_dir(&d).unwrap();
+        fs::write(d.join("main.cf"), main).unwrap();
+        let res = apply(&r, &d);
+        assert!(
+            matches!(&res, Err(ApplyError::BadPostfixDir { reason, .. }) if *reason == why),
+            "{bad:?}: {res:?}"
+        );
+        assert_eq!(fs::read(d.join("main.cf")).unwrap(), main, "{bad:?}");
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "{bad:?}: wrote");
+    }
+    // A symlinked PDIR and one with `..`: applied through them.
+    let real = tmp.path().join("real");
+    fs::create_dir(&real).unwrap();
+    fs::write(real.join("main.cf"), main).unwrap();
+    symlink(&real, tmp.path().join("link")).unwrap();
+    for d in [tmp.path().join("link"), tmp.path().join("real/../real")] {
+        let res = apply(&r, &d).unwrap();
+        eprintln!("{}: {res:?}", d.display());
+        assert!(real.join("relayhost_map").is_file(), "{}", d.display());
+    }
+    // A directory in place of relayhost_map: a write error; main.cf does not
+    // yet refer to it.
+    let d = tmp.path().join("mapdir");
+    fs::create_dir_all(d.join("relayhost_map")).unwrap();
+    fs::write(d.join("main.cf"), main).unwrap();
+    let res = apply(&r, &d);
+    eprintln!("relayhost_map dir: {res:?}");
+    assert!(matches!(res, Err(ApplyError::Io { .. })), "{res:?}");
+    assert_eq!(fs::read(d.join("main.cf")).unwrap(), main);
+}
