@@ -747,6 +747,22 @@ impl Report {
                         _ => {}
                     }
                 }
+                // A line to remove must still be what doctor found there (a
+                // duplicate or a key-only line): the file may have changed
+                // since, and removing by number would then guess.
+                for &line in &remove {
+                    let still = table.diagnostics().iter().any(|d| {
+                        d.line == line && matches!(d.kind, DiagnosticKind::Duplicate { .. })
+                    }) || table.entries().any(|e| e.line() == line && e.is_opt_out());
+                    if !still {
+                        return Err(FixError::Refused {
+                            path: file.to_path_buf(),
+                            message: format!(
+                                "line {line} changed since doctor ran; run doctor again"
+                            ),
+                        });
+                    }
+                }
                 let mut new = Vec::with_capacity(bytes.len());
                 for node in table.nodes() {
                     match node {

@@ -122,8 +122,9 @@ pub enum Answer {
     Unknown(String),
 }
 
-/// One lookup of the trail: a key tried in a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One lookup of the trail: a key tried in a table. `Debug` redacts the
+/// password of a credentials-table answer (as `Display` and `to_json` do).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Step {
     /// Which lookup: `sender_dependent_relayhost_maps` or
     /// `smtp_sasl_password_maps`.
@@ -138,6 +139,37 @@ pub struct Step {
     pub key: String,
     /// The answer.
     pub answer: Answer,
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Raw(String);
+        impl fmt::Debug for Raw {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        let redacted;
+        let answer: &dyn fmt::Debug = match &self.answer {
+            Answer::Found { value, line } if self.parameter == "smtp_sasl_password_maps" => {
+                let user = value.split_once(':').map_or(value.as_str(), |(u, _)| u);
+                redacted = Raw(format!(
+                    "Found {{ value: \"{}:<redacted>\", line: {line:?} }}",
+                    user.escape_debug()
+                ));
+                &redacted
+            }
+            other => other,
+        };
+        f.debug_struct("Step")
+            .field("parameter", &self.parameter)
+            .field("role", &self.role)
+            .field("table", &self.table)
+            .field("file", &self.file)
+            .field("key", &self.key)
+            .field("answer", answer)
+            .finish()
+    }
 }
 
 /// Where the next hop comes from.
@@ -301,6 +333,9 @@ const SETTINGS: &[&str] = &[
 pub struct RelayConfig {
     dir: PathBuf,
     relayhost: String,
+    /// Why `relayhost` could not be expanded (Postfix stops with a fatal
+    /// error: the outcome is not direct delivery).
+    relayhost_error: Option<String>,
     relay_maps: Vec<Map>,
     sasl_maps: Vec<Map>,
     sasl_enabled: bool,
@@ -369,9 +404,19 @@ impl RelayConfig {
                         )
                     })
                     .collect(),
+                // A table list Postfix cannot use (or this tool cannot
+                // parse, e.g. nested too deep): not "no tables", which would
+                // claim the relayhost or no credentials.
                 Some(Err(e)) => {
-                    notes.push(format!("{name}: {e}"));
-                    Vec::new()
+                    let why = format!("{name}: {e}");
+                    notes.push(why.clone());
+                    vec![Map {
+                        spec: String::from_utf8_lossy(&v.raw(name).unwrap_or_default())
+                            .into_owned(),
+                        kind: String::new(),
+                        file: None,
+                        source: MapSource::Unknown(why),
+                    }]
                 }
                 None => Vec::new(),
             }
@@ -405,6 +450,10 @@ impl RelayConfig {
         let settings = SETTINGS.iter().map(|&n| (n, text(n, &mut notes))).collect();
         RelayConfig {
             dir: postfix_dir.to_path_buf(),
+            relayhost_error: match v.expanded("relayhost") {
+                Some(Err(e)) => Some(format!("relayhost: {e}")),
+                _ => None,
+            },
             relayhost: text("relayhost", &mut notes).trim().to_owned(),
             relay_maps,
             sasl_maps,
@@ -499,6 +548,12 @@ impl RelayConfig {
             }
             Search::Error(reason) => (None, NextHopSource::Deferred { reason }),
             Search::Unknown(reason) => (None, NextHopSource::Unknown { reason }),
+            _ if let Some(reason) = &self.relayhost_error => (
+                None,
+                NextHopSource::Unknown {
+                    reason: reason.clone(),
+                },
+            ),
             _ if self.relayhost.is_empty() => (None, NextHopSource::Direct),
             _ => (Some(self.relayhost.clone()), NextHopSource::Relayhost),
         };

@@ -387,11 +387,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<
 
 /// The pending (redo) file of an in-place rewrite of `target`.
 pub fn pending_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    target.with_file_name(format!(".{name}{PENDING_SUFFIX}"))
+    // Bytes, not `to_string_lossy`: a non-UTF-8 name must map back to
+    // itself in `recover`.
+    let mut name = std::ffi::OsString::from(".");
+    name.push(target.file_name().unwrap_or_default());
+    name.push(PENDING_SUFFIX);
+    target.with_file_name(name)
+}
+
+/// The target name of a pending file name, as bytes; `None` for other
+/// names and for `.`/`..` (which no pending file can be for).
+fn pending_stem(name: &std::ffi::OsStr) -> Option<&std::ffi::OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    let stem = name
+        .as_bytes()
+        .strip_prefix(b".")?
+        .strip_suffix(PENDING_SUFFIX.as_bytes())?;
+    (!stem.is_empty() && stem != b"." && stem != b"..").then(|| std::ffi::OsStr::from_bytes(stem))
 }
 
 /// Completes in-place rewrites that a crash interrupted in `dir`: for each
@@ -410,13 +422,21 @@ pub fn recover(dir: &Path) -> io::Result<Vec<PathBuf>> {
     };
     for entry in entries {
         let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(stem) = name
-            .strip_prefix('.')
-            .and_then(|n| n.strip_suffix(PENDING_SUFFIX))
-            .filter(|s| !s.is_empty())
-        {
+        let os_name = entry.file_name();
+        let name = os_name.to_string_lossy().into_owned();
+        if let Some(stem) = pending_stem(&os_name) {
             let target = dir.join(stem);
+            // Written by `AtomicWrite` as a regular file: anything else
+            // (a directory, a symlink to another file) is not ours to copy.
+            if !fs::symlink_metadata(entry.path())?.file_type().is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: pending file is not a regular file; remove it",
+                        entry.path().display()
+                    ),
+                ));
+            }
             if target.exists() {
                 let bytes = fs::read(entry.path())?;
                 overwrite_plain(&target, &bytes)?;
