@@ -1211,6 +1211,81 @@ fn hostile_doctor() {
     }
 }
 
+/// Every hostile byte kind at four places of a credentials line: the codes
+/// and lines doctor reports equal a model of Postfix's reading (the table
+/// as `postfix_table` reads it — itself checked against postmap — and
+/// Postfix's key rule: only `smtp.test` or `[smtp.test]:587` can match the
+/// relayhost `[smtp.test]:587`; a key-only line is ignored), and the
+/// password is never shown.
+#[test]
+fn hostile_doctor_generated() {
+    let mut n = 0;
+    for &(kind, ins, _) in INSERTS {
+        for pos in [Pos::Start, Pos::Key, Pos::Value, Pos::End] {
+            let part = |p: Pos| if p == pos { ins } else { &b""[..] };
+            let mut sasl = Vec::new();
+            for piece in [
+                part(Pos::Start),
+                b"[smtp.te".as_slice(),
+                part(Pos::Key),
+                b"st]:587 user:Pw".as_slice(),
+                part(Pos::Value),
+                b"Canary9".as_slice(),
+                part(Pos::End),
+                b"\n".as_slice(),
+            ] {
+                sasl.extend_from_slice(piece);
+            }
+            let case = format!("{kind} at {pos:?}");
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("main.cf"), DOC_MAIN).unwrap();
+            let f = dir.path().join("sasl_passwd");
+            fs::write(&f, &sasl).unwrap();
+            fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            // The model.
+            let table = postfix_table::Table::parse(&sasl);
+            let mut want = Vec::new();
+            for e in table.entries() {
+                match (e.key_str(), e.value()) {
+                    (Some(k), Some(_)) => {
+                        let k = k.to_lowercase();
+                        if k != "[smtp.test]:587" && k != "smtp.test" {
+                            want.push((Code::UnmatchedCredentials, Some(e.line())));
+                        }
+                    }
+                    (Some(_), None) if e.is_opt_out() => {
+                        want.push((Code::KeyOnlyLine, Some(e.line())));
+                    }
+                    _ => {}
+                }
+            }
+            want.sort();
+            let report = Doctor::new(dir.path()).run().unwrap();
+            let mut got: Vec<_> = report
+                .problems
+                .iter()
+                .filter(|p| p.code != Code::ReloadNeeded)
+                .map(|p| (p.code, p.line))
+                .collect();
+            got.sort();
+            assert_eq!(got, want, "{case}: {sasl:?}");
+            // (After an LF the rest is a line of its own: a key, shown.)
+            let canary_is_key = table
+                .entries()
+                .any(|e| e.key_str().is_some_and(|k| k.contains("Canary9")));
+            if !canary_is_key {
+                let text = format!("{report:?}{}", report.to_json());
+                for p in &report.problems {
+                    assert!(!p.to_string().contains("Canary9"), "{case}");
+                }
+                assert!(!text.contains("Canary9"), "{case}");
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 50, "{n}");
+}
+
 /// `fix` after the file changed under the report: refused, nothing written
 /// (regression: a RemoveLine fix removed whatever was on that line now).
 #[test]
@@ -1319,6 +1394,35 @@ fn hostile_apply_main_cf() {
         ("100k continuation lines", cont),
         ("10 MB line", big),
     ];
+    // Every hostile byte kind at four places of an unrelated parameter's
+    // line (before it, in the name, in the value, at the end).
+    let mut cases = cases;
+    let generated: Vec<(String, Vec<u8>)> = INSERTS
+        .iter()
+        .flat_map(|&(kind, ins, _)| {
+            [Pos::Start, Pos::Key, Pos::Value, Pos::End].map(|pos| {
+                let mut line = Vec::new();
+                let part = |p: Pos| if p == pos { ins } else { &b""[..] };
+                for piece in [
+                    part(Pos::Start),
+                    b"myhost".as_slice(),
+                    part(Pos::Key),
+                    b"name = m.".as_slice(),
+                    part(Pos::Value),
+                    b"test".as_slice(),
+                    part(Pos::End),
+                    b"\nrelayhost = [old.test]:25\n".as_slice(),
+                ] {
+                    line.extend_from_slice(piece);
+                }
+                (format!("{kind} at {pos:?}"), line)
+            })
+        })
+        .collect();
+    let names: Vec<String> = generated.iter().map(|(n, _)| n.clone()).collect();
+    for ((_, bytes), name) in generated.into_iter().zip(&names) {
+        cases.push((name.as_str(), bytes));
+    }
     let n = cases.len();
     for (name, old) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -1365,6 +1469,7 @@ fn hostile_apply_main_cf() {
             t.elapsed()
         );
     }
+    assert!(n >= 50, "{n}");
     eprintln!("apply main.cf: {n} cases");
 }
 
