@@ -610,6 +610,73 @@ fn split_quoted(s: &[u8], sep: fn(u8) -> bool) -> Vec<&[u8]> {
     }
 }
 
+/// For each `{` in `s`, the index of its matching `}` (`usize::MAX` when it
+/// has none); other positions are unused. Matching is by nesting, as
+/// [`split_quoted`] and [`extpar`] count it (a `}` with no open `{` is an
+/// ordinary byte).
+fn brace_matches(s: &[u8]) -> Vec<usize> {
+    let mut close = vec![usize::MAX; s.len()];
+    let mut open = Vec::new();
+    for (i, &c) in s.iter().enumerate() {
+        if c == b'{' {
+            open.push(i);
+        } else if c == b'}'
+            && let Some(o) = open.pop()
+            && let Some(slot) = close.get_mut(o)
+        {
+            *slot = i;
+        }
+    }
+    close
+}
+
+/// [`split_quoted`] of `s[from..to]`, as ranges of `s`, skipping each
+/// `{ }` group in one step with `close` ([`brace_matches`] of `s`).
+fn split_groups(
+    s: &[u8],
+    from: usize,
+    to: usize,
+    close: &[usize],
+    sep: impl Fn(u8) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = from;
+    loop {
+        while i < to && s.get(i).copied().is_some_and(&sep) {
+            i += 1;
+        }
+        if i >= to {
+            return out;
+        }
+        let start = i;
+        while i < to {
+            let Some(&c) = s.get(i) else { break };
+            if c == b'{' {
+                // An unmatched group runs to the end, as in split_quoted.
+                i = match close.get(i) {
+                    Some(&m) if m < to => m + 1,
+                    _ => to,
+                };
+                continue;
+            }
+            if sep(c) {
+                break;
+            }
+            i += 1;
+        }
+        out.push((start, i));
+    }
+}
+
+/// [`extpar`] (without stripping) of the group at `s[from..to]`, which
+/// starts with `{`, as a range of `s`.
+fn group_inside(from: usize, to: usize, close: &[usize]) -> (usize, usize) {
+    match close.get(from) {
+        Some(&m) if m < to => (from + 1, m),
+        _ => ((from + 1).min(to), to),
+    }
+}
+
 fn is_c_space(b: u8) -> bool {
     lines::is_space(b)
 }
@@ -1068,12 +1135,20 @@ impl<'a> Ctx<'a> {
         let Ok(expanded) = expand::expand(value, &lookup) else {
             return;
         };
-        let mut work = vec![expanded.value];
+        let buf = expanded.value;
+        // Work on ranges of the one expanded value, with every brace's
+        // match found once: nested `{ }` groups are then peeled in
+        // constant time each, however deep (copying and re-splitting the
+        // group at each level is quadratic).
+        let close = brace_matches(&buf);
+        let sep = |b: u8| b == b',' || is_ws(b);
+        let mut work = vec![(0, buf.len())];
         let mut candidates = Vec::new();
-        while let Some(text) = work.pop() {
-            for token in split_quoted(&text, |b| b == b',' || is_ws(b)) {
+        while let Some((from, to)) = work.pop() {
+            for (ts, te) in split_groups(&buf, from, to, &close, sep) {
+                let token = buf.get(ts..te).unwrap_or_default();
                 if token.first() == Some(&b'{') {
-                    work.push(extpar(token, false));
+                    work.push(group_inside(ts, te, &close));
                     continue;
                 }
                 let mut db_type = token;
@@ -1095,7 +1170,11 @@ impl<'a> Ctx<'a> {
                 let Some(prefix) = prefix else { continue };
                 match prefix.first() {
                     Some(b'/') | Some(b'.') => {}
-                    Some(b'{') => work.push(extpar(prefix, false)),
+                    Some(b'{') => {
+                        if let Some((ps, pe)) = range_in(&buf, prefix) {
+                            work.push(group_inside(ps, pe, &close));
+                        }
+                    }
                     _ => {
                         if let Some(sfx) = defaults::dbms_suffixes(db_type) {
                             for s in sfx {
