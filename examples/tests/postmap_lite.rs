@@ -2,11 +2,11 @@
 //! texthash conformance case, plus its editing commands.
 
 use std::fs;
-use std::io::Cursor;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use postfix_examples::postmap_lite::{Io, run};
+#[path = "support/lite.rs"]
+mod lite_support;
 
 struct Out {
     code: u8,
@@ -15,16 +15,7 @@ struct Out {
 }
 
 fn lite(args: &[&[u8]], stdin: &[u8]) -> Out {
-    let args: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let code = run(
-        &args,
-        Io {
-            stdin: &mut Cursor::new(stdin.to_vec()),
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-        },
-    );
+    let (code, stdout, stderr) = lite_support::run_lite(args, stdin);
     Out {
         code,
         stdout,

@@ -7,11 +7,12 @@
 //! fail.
 
 use std::fs;
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use postfix_examples::postmap_lite::{Io, run};
+#[path = "support/lite.rs"]
+mod lite_support;
 
 const POSTMAP: &str = "/usr/sbin/postmap";
 
@@ -23,16 +24,7 @@ struct Out {
 }
 
 fn lite(args: &[&[u8]], stdin: &[u8]) -> Out {
-    let args: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let code = run(
-        &args,
-        Io {
-            stdin: &mut Cursor::new(stdin.to_vec()),
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-        },
-    );
+    let (code, stdout, stderr) = lite_support::run_lite(args, stdin);
     Out {
         code,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
