@@ -437,6 +437,10 @@ fn check_table_ref(a: &[u8]) {
         }
         Err(SpecError::Nul) => assert!(a.contains(&0)),
         Err(SpecError::NotUtf8) => assert!(std::str::from_utf8(a).is_err()),
+        // Postfix's own message for a non-UTF-8 `inline:` reference.
+        Err(SpecError::InlineNotUtf8 { .. }) => {
+            assert!(std::str::from_utf8(a).is_err() && a.starts_with(b"inline:"));
+        }
         Err(e) => {
             assert!(!e.to_string().is_empty());
             assert!(std::str::from_utf8(a).is_ok() && !a.contains(&0));
