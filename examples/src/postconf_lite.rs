@@ -148,11 +148,10 @@ pub fn run(args: &[Vec<u8>], io: Io<'_>) -> u8 {
         }
         return edit(&main_path, mode, &flags.names, stderr);
     }
-    let bytes = match crate::read_file(Path::new(&main_path)) {
-        Ok(b) => b,
+    let cf = match MainCf::load(&main_path) {
+        Ok(cf) => cf,
         Err(e) => return fatal(&format!("open {main_path}: {}", io_error(&e))),
     };
-    let cf = MainCf::from_vec(bytes);
     if flags.raw {
         return raw(&cf, &flags.names, stdout, stderr);
     }

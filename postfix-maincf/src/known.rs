@@ -291,13 +291,16 @@ struct MainParams<'a> {
     entries: Vec<MainEntry>,
     /// Indices into `entries`, sorted by name (byte order).
     sorted: Vec<u32>,
-    /// Open-addressing name index (linear probing, a power of two long):
-    /// each slot is 0 (empty) or `tag << 32 | entry`, the tag being 31
-    /// bits of the name's hash with the top bit set. A lookup reads one
-    /// slot run (usually one cache line), then the entry and its name only
-    /// when the tag matches: a main.cf may have tens of thousands of names,
-    /// each looked up once per `$name` reference.
-    slots: Vec<u64>,
+    /// Open-addressing name index (linear probing, a power of two long,
+    /// `2^k` slots): each slot is 0 (empty) or `tag | (entry + 1)`, the
+    /// entry in the low `k` bits (at most 4/5 of the slots are used, so
+    /// `entry + 1 < 2^k`), the tag the top `32 - k` bits of the name's
+    /// hash. A lookup reads one slot run (usually one cache line), then the
+    /// entry and its name only when the tag matches: a main.cf may have
+    /// tens of thousands of names, each looked up once per `$name`
+    /// reference. Four-byte slots keep the index small (for 50,000 names,
+    /// 256 KiB): random reads into it are most of what a lookup costs.
+    slots: Vec<u32>,
     /// Occupied slots.
     used: usize,
     hasher: NameHashState,
@@ -317,7 +320,7 @@ impl<'a> MainParams<'a> {
     /// found on the way, goes to `diagnostics` (in file order).
     fn from_cf(cf: &'a crate::MainCf, diagnostics: &mut Vec<crate::Diagnostic>) -> Self {
         let mut m = MainParams {
-            src: &cf.src,
+            src: &cf.src[..],
             ..MainParams::default()
         };
         let lines = cf.logical_lines();
@@ -391,19 +394,41 @@ impl<'a> MainParams<'a> {
         self.hasher.hash_one(name)
     }
 
+    /// Bits of a slot that hold an entry (plus one) in an index of
+    /// `slots.len()` slots: the rest hold the tag.
+    fn entry_bits(&self) -> u32 {
+        self.slots.len().trailing_zeros().min(32)
+    }
+
+    /// The slot for entry `entry` of hash `h` (never 0).
+    fn slot_of(&self, h: u64, entry: u32) -> u32 {
+        let bits = self.entry_bits();
+        slot_tag(h, bits) | entry.wrapping_add(1)
+    }
+
+    /// The entry of a slot that is not empty.
+    fn slot_entry(&self, slot: u32) -> usize {
+        let low = 1u32
+            .checked_shl(self.entry_bits())
+            .map_or(u32::MAX, |b| b - 1);
+        ((slot & low) as usize).wrapping_sub(1)
+    }
+
     /// The entry named `name` (`Ok`), or the empty slot where it would go
     /// (`Err`; `usize::MAX` when the index has no slots).
     fn probe(&self, h: u64, name: &[u8]) -> Result<usize, usize> {
         let mask = self.slots.len().wrapping_sub(1);
-        let tag = slot_tag(h);
+        let bits = self.entry_bits();
+        let tag = slot_tag(h, bits);
+        let high = !1u32.checked_shl(bits).map_or(u32::MAX, |b| b - 1);
         let mut at = (h as usize) & mask;
         for _ in 0..self.slots.len() {
             let slot = self.slots.get(at).copied().unwrap_or(0);
             if slot == 0 {
                 return Err(at);
             }
-            if slot >> 32 == tag {
-                let entry = (slot & 0xffff_ffff) as usize;
+            if slot & high == tag {
+                let entry = self.slot_entry(slot);
                 if self.name(entry) == name {
                     return Ok(entry);
                 }
@@ -419,10 +444,11 @@ impl<'a> MainParams<'a> {
         if self.slots.is_empty() || (self.used + 1) * 5 > self.slots.len() * 4 {
             self.grow();
         }
+        let slot = self.slot_of(h, entry);
         if let Err(at) = self.probe_empty(h)
-            && let Some(slot) = self.slots.get_mut(at)
+            && let Some(s) = self.slots.get_mut(at)
         {
-            *slot = slot_tag(h) << 32 | u64::from(entry);
+            *s = slot;
             self.used += 1;
         }
     }
@@ -443,15 +469,18 @@ impl<'a> MainParams<'a> {
     /// Doubles the index (rehashing every indexed name).
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
+        let old_bits = old.len().trailing_zeros().min(32);
+        let low = 1u32.checked_shl(old_bits).map_or(u32::MAX, |b| b - 1);
         self.slots = vec![0; (old.len() * 2).max(16)];
         self.used = 0;
         for slot in old.into_iter().filter(|&s| s != 0) {
-            let entry = (slot & 0xffff_ffff) as u32;
+            let entry = (slot & low).wrapping_sub(1);
             let h = self.hash(self.name(entry as usize));
+            let new = self.slot_of(h, entry);
             if let Err(at) = self.probe_empty(h)
                 && let Some(s) = self.slots.get_mut(at)
             {
-                *s = slot;
+                *s = new;
                 self.used += 1;
             }
         }
@@ -498,9 +527,13 @@ fn slot_count(n: usize) -> usize {
         .max(16)
 }
 
-/// The 32-bit tag of a slot for hash `h` (never 0: 0 is an empty slot).
-fn slot_tag(h: u64) -> u64 {
-    (h >> 33) | 0x8000_0000
+/// The tag part of a slot for hash `h` in an index whose slots hold
+/// `bits` bits of entry: the hash's top `32 - bits` bits, in the slot's
+/// top bits (bits 32 and up of the hash: the slot position uses the low
+/// ones).
+fn slot_tag(h: u64, bits: u32) -> u32 {
+    let high = !1u32.checked_shl(bits).map_or(u32::MAX, |b| b - 1);
+    ((h >> 32) as u32) & high
 }
 
 impl Lookup for MainParams<'_> {
