@@ -170,37 +170,3 @@ pub fn edit_locked_with<E>(
     drop(tmp);
     result.map(|r| r.map(|_| ()))
 }
-
-/// Reads a whole file; large files are read by two threads at once (each
-/// faulting in and filling half of the buffer), which on small virtual
-/// machines is markedly faster than one sequential read.
-pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    const PARALLEL_MIN: u64 = 1 << 20;
-    let file = fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    if len < PARALLEL_MIN {
-        let mut buf = Vec::new();
-        io::Read::read_to_end(&mut &file, &mut buf)?;
-        return Ok(buf);
-    }
-    let size = usize::try_from(len).map_err(|_| io::Error::other("file too large"))?;
-    let mut buf = vec![0u8; size];
-    let (first, second) = buf.split_at_mut(size / 2);
-    let offset = first.len() as u64;
-    let read_exact_at = |part: &mut [u8], at: u64| file.read_exact_at(part, at);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| read_exact_at(second, offset));
-        let mine = read_exact_at(first, 0);
-        mine.and(
-            other
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("reader thread panicked"))),
-        )
-    })?;
-    // A file that changed size while we read: read it again, plainly.
-    if file.metadata()?.len() != len {
-        return fs::read(path);
-    }
-    Ok(buf)
-}
