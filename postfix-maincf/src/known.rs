@@ -241,19 +241,37 @@ impl Hasher for NameHasher {
         fold_mul(self.0, HASH_MUL)
     }
 
+    /// Whole 8-byte words, then the last 8 bytes once more when the length
+    /// is not a multiple of 8 (overlapping the last word: two plain loads
+    /// instead of assembling the tail byte by byte); shorter inputs are
+    /// read as two overlapping 4-byte or three single-byte loads. `[u8]`'s
+    /// `Hash` writes the length first, so overlaps cannot collide.
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default());
-            self.0 = fold_mul(self.0 ^ w, HASH_MUL);
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            for (d, &b) in last.iter_mut().zip(rest) {
-                *d = b;
+        let word = |c: &[u8]| u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default());
+        let half = |c: &[u8]| {
+            u64::from(u32::from_le_bytes(
+                <[u8; 4]>::try_from(c).unwrap_or_default(),
+            ))
+        };
+        let n = bytes.len();
+        if n >= 8 {
+            let mut chunks = bytes.chunks_exact(8);
+            for c in &mut chunks {
+                self.0 = fold_mul(self.0 ^ word(c), HASH_MUL);
             }
-            self.0 = fold_mul(self.0 ^ u64::from_le_bytes(last), HASH_MUL);
+            if !chunks.remainder().is_empty() {
+                let tail = bytes.get(n - 8..).unwrap_or_default();
+                self.0 = fold_mul(self.0 ^ word(tail), HASH_MUL);
+            }
+        } else if n >= 4 {
+            let w = half(bytes.get(..4).unwrap_or_default())
+                | half(bytes.get(n - 4..).unwrap_or_default()) << 32;
+            self.0 = fold_mul(self.0 ^ w, HASH_MUL);
+        } else if let (Some(&a), Some(&b), Some(&c)) =
+            (bytes.first(), bytes.get(n / 2), bytes.last())
+        {
+            let w = u64::from(a) | u64::from(b) << 8 | u64::from(c) << 16;
+            self.0 = fold_mul(self.0 ^ w, HASH_MUL);
         }
     }
 

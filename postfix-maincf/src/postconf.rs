@@ -91,10 +91,12 @@ pub fn normalize(value: &[u8]) -> Vec<u8> {
 fn normalize_into(value: &[u8], out: &mut Vec<u8>) {
     // Most values need nothing: no TAB/CR/LF, no double space, no space at
     // either end.
+    static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
     let plain = value.first() != Some(&b' ')
         && value.last() != Some(&b' ')
         && memchr::memchr3(b'\t', b'\r', b'\n', value).is_none()
-        && !memchr::memchr_iter(b' ', value).any(|i| value.get(i + 1) == Some(&b' '));
+        && DOUBLE_SPACE.find(value).is_none();
     if plain {
         out.extend_from_slice(value);
         return;
