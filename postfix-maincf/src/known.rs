@@ -280,6 +280,17 @@ impl Hasher for NameHasher {
     }
 }
 
+/// Words of the bitmap of [`Table`] name hashes (64 Kibit, 8 KiB: for
+/// postconf's ~1,100 names, 1 in 60 other names passes it).
+const TABLE_BITMAP_WORDS: usize = 1024;
+
+/// The word and bit of hash `h` in the table bitmap (from the hash's top
+/// 16 bits).
+fn bitmap_position(h: u64) -> (usize, u64) {
+    let top = (h >> 48) as usize;
+    (top >> 6, 1u64 << (top & 63))
+}
+
 /// Built-in, legacy, read-only and service-dependent names.
 type Table = HashMap<Vec<u8>, Node, NameHashState>;
 
@@ -334,11 +345,26 @@ fn range_in(whole: &[u8], part: &[u8]) -> Option<(usize, usize)> {
 }
 
 impl<'a> MainParams<'a> {
-    /// The parameters of `cf`; what [`crate::MainCf::diagnostics`] reports,
-    /// found on the way, goes to `diagnostics` (in file order).
-    fn from_cf(cf: &'a crate::MainCf, diagnostics: &mut Vec<crate::Diagnostic>) -> Self {
+    /// The parameters of `cf` ([`MainParams::from_cf`] with no table).
+    #[cfg(test)]
+    fn of(cf: &'a crate::MainCf, diagnostics: &mut Vec<crate::Diagnostic>) -> Self {
+        MainParams::from_cf(cf, diagnostics, NameHashState::default(), |_, _| false).0
+    }
+
+    /// The parameters of `cf`, names hashed with `hasher`, and per entry
+    /// whether `in_table(hash, name)` says the name is in postconf's table
+    /// ([`MainState::InTable`], else [`MainState::Unused`]). What
+    /// [`crate::MainCf::diagnostics`] reports, found on the way, goes to
+    /// `diagnostics` (in file order).
+    fn from_cf(
+        cf: &'a crate::MainCf,
+        diagnostics: &mut Vec<crate::Diagnostic>,
+        hasher: NameHashState,
+        in_table: impl Fn(u64, &[u8]) -> bool,
+    ) -> (Self, Vec<MainState>) {
         let mut m = MainParams {
             src: &cf.src[..],
+            hasher,
             ..MainParams::default()
         };
         let lines = cf.logical_lines();
@@ -346,6 +372,7 @@ impl<'a> MainParams<'a> {
         let most = lines.size_hint().1.unwrap_or(0);
         m.entries.reserve(most);
         m.slots = vec![0; slot_count(most)];
+        let mut state = Vec::with_capacity(most);
         for p in lines {
             let p = match p {
                 Ok(p) => p,
@@ -382,6 +409,11 @@ impl<'a> MainParams<'a> {
                         m.place(h, entry);
                     }
                     m.entries.push(MainEntry { name, value });
+                    state.push(if in_table(h, &p.name) {
+                        MainState::InTable
+                    } else {
+                        MainState::Unused
+                    });
                 }
             }
         }
@@ -390,7 +422,7 @@ impl<'a> MainParams<'a> {
             .collect();
         sorted.sort_unstable_by(|&a, &b| m.name(a as usize).cmp(m.name(b as usize)));
         m.sorted = sorted;
-        m
+        (m, state)
     }
 
     /// The range of `part`: in `src` when it lies there, else copied.
@@ -1483,9 +1515,7 @@ impl<'a> Known<'a> {
     /// Like [`Known::new`] with explicit host defaults (they only matter
     /// when a database reference is built from `$myhostname` or similar).
     pub fn with_host(main: &'a crate::MainCf, master_cf: &[u8], host: HostDefaults) -> Known<'a> {
-        let mut main_diagnostics = Vec::new();
-        let main = MainParams::from_cf(main, &mut main_diagnostics);
-        let defaults = defaults_for(host, &main);
+        let cf = main;
         let (entries, master_error) = match parse_master_cf(master_cf) {
             Ok(e) => (e, None),
             Err(e) => {
@@ -1551,6 +1581,26 @@ impl<'a> Known<'a> {
             }
         }
 
+        // main.cf's parameters, and which are in the table (membership
+        // never changes while scanning). Most names of a large main.cf are
+        // not: a bitmap of the table's hashes rules out nearly all of those
+        // from the hash computed for the index, without a table lookup.
+        let hasher = *table.hasher();
+        let mut bitmap = vec![0u64; TABLE_BITMAP_WORDS];
+        for name in table.keys() {
+            let (word, bit) = bitmap_position(hasher.hash_one(name.as_slice()));
+            if let Some(w) = bitmap.get_mut(word) {
+                *w |= bit;
+            }
+        }
+        let in_table = |h: u64, name: &[u8]| {
+            let (word, bit) = bitmap_position(h);
+            bitmap.get(word).is_some_and(|w| w & bit != 0) && table.contains_key(name)
+        };
+        let mut main_diagnostics = Vec::new();
+        let (main, mut state) = MainParams::from_cf(cf, &mut main_diagnostics, hasher, in_table);
+        let defaults = defaults_for(host, &main);
+
         // master.cf name spaces.
         let mut space_index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut spaces: Vec<Space> = Vec::new();
@@ -1596,18 +1646,6 @@ impl<'a> Known<'a> {
                 label,
             });
         }
-
-        let mut state: Vec<MainState> = main
-            .entries
-            .iter()
-            .map(|e| {
-                if table.contains_key(main.slice(e.name)) {
-                    MainState::InTable
-                } else {
-                    MainState::Unused
-                }
-            })
-            .collect();
 
         let mut plain = vec![false; main.entries.len()];
         let mut read_only_master = Vec::new();
@@ -1868,7 +1906,7 @@ mod tests {
     #[test]
     fn main_params_last_definition_wins() {
         let cf = crate::MainCf::parse(b"b = 1\na = 2\nb = 3\n  x\nc =\n# b = 4\n");
-        let m = MainParams::from_cf(&cf, &mut Vec::new());
+        let m = MainParams::of(&cf, &mut Vec::new());
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = m
             .sorted()
             .map(|i| (m.name(i).to_vec(), m.value(i).to_vec()))
@@ -1883,7 +1921,7 @@ mod tests {
     #[test]
     fn main_params_index_collisions_and_growth() {
         let cf3 = crate::MainCf::parse(b"a = 1\nb = 2\nc = 3\n");
-        let mut m = MainParams::from_cf(&cf3, &mut Vec::new());
+        let mut m = MainParams::of(&cf3, &mut Vec::new());
         // Every name under one hash: one probe run, told apart by name.
         let h = m.hash(b"a");
         m.slots = vec![0; 16];
@@ -1898,7 +1936,7 @@ mod tests {
         // From an empty index, growing as it fills.
         let text: String = (0..1000).map(|i| format!("p{i} = {i}\n")).collect();
         let cf = crate::MainCf::parse(text.as_bytes());
-        let mut m = MainParams::from_cf(&cf, &mut Vec::new());
+        let mut m = MainParams::of(&cf, &mut Vec::new());
         m.slots.clear();
         m.used = 0;
         for e in 0..1000u32 {
@@ -1936,7 +1974,7 @@ mod tests {
         for src in inputs {
             let cf = crate::MainCf::parse(&src);
             let mut found = Vec::new();
-            let m = MainParams::from_cf(&cf, &mut found);
+            let m = MainParams::of(&cf, &mut found);
             assert_eq!(found, cf.diagnostics(), "{}", String::from_utf8_lossy(&src));
             let pairs: Vec<(Vec<u8>, Vec<u8>)> = m
                 .sorted()
@@ -1953,7 +1991,7 @@ mod tests {
         let mut cf = crate::MainCf::parse(b"a = 1\nb = 2\n  cont\nc = 3\n");
         cf.set("b", "new b").unwrap();
         cf.set("d", "4").unwrap();
-        let m = MainParams::from_cf(&cf, &mut Vec::new());
+        let m = MainParams::of(&cf, &mut Vec::new());
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = m
             .sorted()
             .map(|i| (m.name(i).to_vec(), m.value(i).to_vec()))
@@ -1978,7 +2016,7 @@ mod tests {
             let cf = crate::MainCf::parse(src);
             let host = HostDefaults::default();
             assert_eq!(
-                defaults_for(host.clone(), &MainParams::from_cf(&cf, &mut Vec::new())),
+                defaults_for(host.clone(), &MainParams::of(&cf, &mut Vec::new())),
                 Defaults::for_main_cf(host, &cf),
                 "{}",
                 String::from_utf8_lossy(src)
