@@ -422,3 +422,41 @@ fn show_matches_postconf_on_generated_files() {
     assert!(compared > 600, "only {compared} runs compared");
     eprintln!("{compared} postconf runs compared, {crashed} where postconf crashed");
 }
+
+/// A main.cf of about 2.5 MB (large enough for every large-file path:
+/// `MainCf::load`'s huge-page read, the two-thread reference scan and the
+/// two-thread `-n` printing), compared with postconf: user parameters
+/// referenced from others (as `$x`, `${x}` and `$(x)`), unreferenced ones
+/// (warnings), built-ins, redefinitions (override warnings), continuation
+/// lines, comments and an undefined reference.
+#[test]
+fn show_matches_postconf_on_a_large_file() {
+    if !have_postconf() {
+        return;
+    }
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < (2 << 20) + (512 << 10) {
+        match i % 13 {
+            0 => text.push_str(&format!("# block {i}\n")),
+            1 => text.push_str(&format!("relayhost = [relay{i}.example.net]:587\n")),
+            2 => text.push_str(&format!("unreferenced_{i} = value {i}  with   spaces\n")),
+            3 => text.push_str(&format!(
+                "joined_{i} = first part {i}\n    second part\n\tthird part\n"
+            )),
+            4 => text.push_str(&format!("smtp_tls_note_{i} = $(user_{})\n", i - 1)),
+            5 => text.push_str(&format!("user_{} = redefined {i}\n", i - 2)),
+            6 if i % 1001 == 6 => text.push_str("refers_nowhere = $no_such_parameter_at_all\n"),
+            _ => text.push_str(&format!(
+                "user_{i} = ${{user_{}}}, ${{joined_{}}} $user_{} list item {i}\n",
+                i.max(1) - 1,
+                i / 13 * 13 + 3,
+                i.max(2) - 2
+            )),
+        }
+        i += 1;
+    }
+    text.push_str("mynetworks = $user_100 127.0.0.0/8\n");
+    let (compared, crashed) = compare_case(0, text.as_bytes());
+    assert_eq!((compared, crashed), (3, 0));
+}

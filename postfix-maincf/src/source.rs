@@ -190,6 +190,14 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
+    /// A document stays shareable across threads whatever holds its bytes.
+    #[test]
+    fn documents_are_send_and_sync() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<Source>();
+        shareable::<crate::MainCf>();
+    }
+
     /// Debug shows the bytes, as for a `Vec<u8>`.
     #[test]
     fn debug_is_the_bytes() {
