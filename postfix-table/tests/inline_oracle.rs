@@ -17,12 +17,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod postmap_run;
+
 use std::cell::Cell;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
 
 use postfix_table::Options;
 use postfix_table::inline::Lookup;
@@ -31,7 +30,7 @@ use postfix_table::spec::TableRef;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 
-const POSTMAP: &str = "/usr/sbin/postmap";
+use postmap_run::{conf_dir, postmap_available, run_postmap};
 
 // ------------------------------------------------------------ prediction
 
@@ -152,37 +151,9 @@ struct Oracle {
     options: Options,
 }
 
-fn write_cold(path: &Path, bytes: &[u8]) {
-    fs::write(path, bytes).unwrap();
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(SystemTime::now() - Duration::from_secs(60))
-        .unwrap();
-}
-
 fn oracle(test: &str, utf8: bool) -> Option<Oracle> {
-    if !Path::new(POSTMAP).exists() {
-        if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
-            panic!("{POSTMAP} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
-        }
-        eprintln!(
-            "\n**********\npostmap not found: differential test SKIPPED ({test}); \
-             apt-get install postfix to run it (set DMS_REQUIRE_POSTFIX=1 to fail instead)\n**********\n"
-        );
-        return None;
-    }
-    let conf = tempfile::tempdir().unwrap();
-    let main_cf: &[u8] = if utf8 {
-        b"compatibility_level = 3.6\n"
-    } else {
-        b"compatibility_level = 3.6\nsmtputf8_enable = no\n"
-    };
-    write_cold(&conf.path().join("main.cf"), main_cf);
-    write_cold(&conf.path().join("master.cf"), b"");
-    Some(Oracle {
-        conf,
+    postmap_available(test, "postfix").then(|| Oracle {
+        conf: conf_dir(utf8),
         options: Options {
             utf8,
             ..Options::default()
@@ -192,24 +163,7 @@ fn oracle(test: &str, utf8: bool) -> Option<Oracle> {
 
 impl Oracle {
     fn postmap(&self, args: &[&str], stdin: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let mut child = Command::new(POSTMAP)
-            .arg("-c")
-            .arg(self.conf.path())
-            .args(args)
-            .env("LC_ALL", "C")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        let stdin = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&stdin);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        (out.stdout, out.stderr)
+        run_postmap(self.conf.path(), None, args, stdin)
     }
 
     fn compare(&self, spec: &str, keys: &[Vec<u8>]) -> Result<(), String> {

@@ -15,36 +15,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod pattern_common;
+mod postmap_run;
 
-use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
 
 use postfix_table::pattern::{PatternKind, PatternTable};
 
-const POSTMAP: &str = "/usr/sbin/postmap";
-
-fn require() -> bool {
-    std::env::var_os("DMS_REQUIRE_POSTFIX").is_some()
-}
+use postmap_run::{conf_dir, postmap_available, run_postmap, write_cold};
 
 fn available(test: &str, kind: PatternKind) -> bool {
-    if !Path::new(POSTMAP).exists() {
-        assert!(
-            !require(),
-            "{POSTMAP} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix postfix-pcre"
-        );
-        eprintln!(
-            "\n**********\npostmap not found: differential test SKIPPED ({test}); \
-             apt-get install postfix postfix-pcre to run it (DMS_REQUIRE_POSTFIX=1 fails instead)\n**********\n"
-        );
+    if !postmap_available(test, "postfix postfix-pcre") {
         return false;
     }
     if !kind.engine_available() {
         assert!(
-            !require(),
+            std::env::var_os("DMS_REQUIRE_POSTFIX").is_none(),
             "{} engine not compiled in and DMS_REQUIRE_POSTFIX is set: enable the feature",
             kind.name()
         );
@@ -55,16 +40,6 @@ fn available(test: &str, kind: PatternKind) -> bool {
         return false;
     }
     true
-}
-
-fn write_cold(path: &Path, bytes: &[u8]) {
-    fs::write(path, bytes).unwrap();
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(SystemTime::now() - Duration::from_secs(60))
-        .unwrap();
 }
 
 /// xorshift64*: reproducible without extra dependencies.
@@ -386,25 +361,7 @@ fn keys(rng: &mut Rng, kind: PatternKind) -> Vec<Vec<u8>> {
 }
 
 fn postmap(conf: &Path, dir: &Path, spec: &str, stdin: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let mut child = Command::new(POSTMAP)
-        .arg("-c")
-        .arg(conf)
-        .args(["-q", "-", spec])
-        .current_dir(dir)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let out = child.wait_with_output().unwrap();
-    w.join().unwrap();
-    (out.stdout, out.stderr)
+    run_postmap(conf, Some(dir), &["-q", "-", spec], stdin)
 }
 
 fn show(b: &[u8]) -> String {
@@ -424,9 +381,7 @@ fn differential(kind: PatternKind) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_1234);
-    let conf = tempfile::tempdir().unwrap();
-    write_cold(&conf.path().join("main.cf"), b"compatibility_level = 3.6\n");
-    write_cold(&conf.path().join("master.cf"), b"");
+    let conf = conf_dir(true);
     let mut rng = Rng(seed ^ (kind as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let mut failures = Vec::new();
     let mut answers = 0usize;

@@ -25,19 +25,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
+mod postmap_run;
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
 
 use postfix_table::Table;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 
-const POSTMAP: &str = "/usr/sbin/postmap";
+use postmap_run::{conf_dir, postmap_available, run_postmap, write_cold};
 
 // ------------------------------------------------------------------ oracle
 
@@ -56,37 +54,10 @@ fn oracle(test: &str) -> Option<Oracle> {
 
 /// Like [`oracle`], with `smtputf8_enable = no` when `utf8` is false.
 fn oracle_with(test: &str, utf8: bool) -> Option<Oracle> {
-    if !Path::new(POSTMAP).exists() {
-        if std::env::var_os("DMS_REQUIRE_POSTFIX").is_some() {
-            panic!("{POSTMAP} not found and DMS_REQUIRE_POSTFIX is set: apt-get install postfix");
-        }
-        eprintln!(
-            "\n**********\npostmap not found: differential test SKIPPED ({test}); \
-             apt-get install postfix to run it (set DMS_REQUIRE_POSTFIX=1 to fail instead)\n**********\n"
-        );
-        return None;
-    }
-    let conf = tempfile::tempdir().unwrap();
-    let main_cf: &[u8] = if utf8 {
-        b"compatibility_level = 3.6\n"
-    } else {
-        b"compatibility_level = 3.6\nsmtputf8_enable = no\n"
-    };
-    write_cold(&conf.path().join("main.cf"), main_cf);
-    write_cold(&conf.path().join("master.cf"), b"");
-    Some(Oracle { conf, utf8 })
-}
-
-/// Writes a file and back-dates it: Postfix re-reads (and sleeps on) files
-/// modified within the last second or so.
-fn write_cold(path: &Path, bytes: &[u8]) {
-    fs::write(path, bytes).unwrap();
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(SystemTime::now() - Duration::from_secs(60))
-        .unwrap();
+    postmap_available(test, "postfix").then(|| Oracle {
+        conf: conf_dir(utf8),
+        utf8,
+    })
 }
 
 struct Run {
@@ -96,30 +67,8 @@ struct Run {
 
 impl Oracle {
     fn postmap(&self, dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
-        let conf = self.conf.path().to_str().unwrap();
-        let mut child = Command::new(POSTMAP)
-            .arg("-c")
-            .arg(conf)
-            .args(args)
-            .current_dir(dir)
-            .env("LC_ALL", "C")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        let stdin = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            // postmap may exit early (fatal error); a broken pipe is fine.
-            let _ = input.write_all(&stdin);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        Run {
-            stdout: out.stdout,
-            stderr: out.stderr,
-        }
+        let (stdout, stderr) = run_postmap(self.conf.path(), Some(dir), args, stdin);
+        Run { stdout, stderr }
     }
 }
 
