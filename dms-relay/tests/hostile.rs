@@ -2,6 +2,8 @@
 //! error, and nothing in the config directory changes (same bytes, no new
 //! files, not even the lock file).
 
+#[path = "../../postfix-table/tests/common/linear.rs"]
+mod linear;
 mod store_common;
 
 use dms_relay::store::{ConfigDir, StoreError};
@@ -1969,11 +1971,8 @@ fn hostile_managed_domains() {
 /// multiplies n.
 #[test]
 fn render_linear_time() {
-    use std::time::{Duration, Instant};
-    let scale: usize = std::env::var("HOSTILE_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    use std::time::Instant;
+    let scale = linear::hostile_scale();
     let make = |n: usize| {
         let mut relaymap = Vec::new();
         let mut sasl = Vec::new();
@@ -2012,15 +2011,7 @@ fn render_linear_time() {
     };
     let base = 2_000 * scale;
     let (small_in, big_in) = (make(base), make(8 * base));
-    let (mut small, mut big) = (Duration::MAX, Duration::MAX);
-    for _ in 0..5 {
-        small = small.min(run(&small_in));
-        big = big.min(run(&big_in));
-    }
-    let ratio = big.as_secs_f64() / small.as_secs_f64().max(1e-4);
-    eprintln!("render: n={base} {small:?}, 8n {big:?}, ratio {ratio:.1}");
-    assert!(
-        big < Duration::from_millis(300) || ratio < 24.0,
-        "{small:?} at n, {big:?} at 8n"
-    );
+    linear::assert_linear("render", base, |n| {
+        run(if n == base { &small_in } else { &big_in })
+    });
 }

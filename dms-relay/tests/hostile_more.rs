@@ -5,6 +5,8 @@
 //! states its exact outcome; none may panic; sizes are checked for linear
 //! time.
 
+#[path = "../../postfix-table/tests/common/linear.rs"]
+mod linear;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
@@ -848,17 +850,7 @@ fn hostile_main_cf_for_explain() {
 // ------------------------------------------------------------ linear time
 
 fn ratio_check(what: &str, run: &dyn Fn(usize) -> Duration, base: usize) {
-    let (mut small, mut big) = (Duration::MAX, Duration::MAX);
-    for _ in 0..3 {
-        small = small.min(run(base));
-        big = big.min(run(8 * base));
-    }
-    let ratio = big.as_secs_f64() / small.as_secs_f64().max(1e-4);
-    eprintln!("{what}: n={base} {small:?}, 8n {big:?}, ratio {ratio:.1}");
-    assert!(
-        big < Duration::from_millis(300) || ratio < 24.0,
-        "{what}: {small:?} at n, {big:?} at 8n"
-    );
+    linear::assert_linear(what, base, run);
 }
 
 /// Parse + lookup + listing of hostile tables, recover over many pending

@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "../../postfix-table/tests/common/linear.rs"]
+mod linear;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -513,10 +515,7 @@ type Shape = fn(usize) -> Vec<u8>;
 
 #[test]
 fn linear_time() {
-    let scale: usize = std::env::var("HOSTILE_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let scale = linear::hostile_scale();
     let shapes: Vec<(&str, Shape)> = vec![
         ("long line", |n| {
             let mut v = b"a = ".to_vec();
@@ -570,17 +569,8 @@ fn linear_time() {
             t0.elapsed()
         };
         let (src_small, src_big) = (make(base), make(8 * base));
-        let (mut small, mut big) = (Duration::MAX, Duration::MAX);
-        for _ in 0..5 {
-            small = small.min(run(&src_small));
-            big = big.min(run(&src_big));
-        }
-        let ratio = big.as_secs_f64() / small.as_secs_f64().max(1e-4);
-        eprintln!("{name}: n={base} {small:?}, 8n {big:?}, ratio {ratio:.1}");
-        assert!(
-            big < Duration::from_millis(300) || ratio < 24.0,
-            "{name}: {small:?} at n, {big:?} at 8n"
-        );
-        assert!(big < Duration::from_secs(20), "{name}: {big:?}");
+        linear::assert_linear(name, base, |n| {
+            run(if n == base { &src_small } else { &src_big })
+        });
     }
 }

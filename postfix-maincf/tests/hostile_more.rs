@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "../../postfix-table/tests/common/linear.rs"]
+mod linear;
 use std::time::{Duration, Instant};
 
 use postfix_maincf::MainCf;
@@ -399,10 +401,7 @@ fn hostile_inline_entries() {
 /// (or the 8n run under 300 ms), best of five.
 #[test]
 fn linear_time() {
-    let scale: usize = std::env::var("HOSTILE_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let scale = linear::hostile_scale();
     type Run = Box<dyn Fn(usize) -> Duration>;
     let main = MainCf::parse(b"myhostname = mail.example.com\n");
     let shapes: Vec<(&str, Run)> = vec![
@@ -467,18 +466,7 @@ fn linear_time() {
     let _ = &main;
     let base = 5_000 * scale;
     for (name, run) in shapes {
-        let (mut small, mut big) = (Duration::MAX, Duration::MAX);
-        for _ in 0..5 {
-            small = small.min(run(base));
-            big = big.min(run(8 * base));
-        }
-        let ratio = big.as_secs_f64() / small.as_secs_f64().max(1e-4);
-        eprintln!("{name}: n={base} {small:?}, 8n {big:?}, ratio {ratio:.1}");
-        assert!(
-            big < Duration::from_millis(300) || ratio < 24.0,
-            "{name}: {small:?} at n, {big:?} at 8n"
-        );
-        assert!(big < Duration::from_secs(20), "{name}: {big:?}");
+        linear::assert_linear(name, base, run);
     }
 }
 

@@ -11,6 +11,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "common/linear.rs"]
+mod linear;
 use std::time::{Duration, Instant};
 
 use postfix_table::address::{AddressLookup, search_keys};
@@ -1001,10 +1003,7 @@ type Run = Box<dyn Fn(usize) -> Duration>;
 /// tests/hostile.rs for the reasoning).
 #[test]
 fn linear_time() {
-    let scale: usize = std::env::var("HOSTILE_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let scale = linear::hostile_scale();
     let mut shapes: Vec<(&str, Run)> = vec![
         (
             "search_keys: long quoted local part",
@@ -1130,17 +1129,6 @@ fn linear_time() {
     }
     let base = 5_000 * scale;
     for (name, run) in shapes {
-        let (mut small, mut big) = (Duration::MAX, Duration::MAX);
-        for _ in 0..5 {
-            small = small.min(run(base));
-            big = big.min(run(8 * base));
-        }
-        let ratio = big.as_secs_f64() / small.as_secs_f64().max(1e-4);
-        eprintln!("{name}: n={base} {small:?}, 8n {big:?}, ratio {ratio:.1}");
-        assert!(
-            big < Duration::from_millis(300) || ratio < 24.0,
-            "{name}: {small:?} at n, {big:?} at 8n"
-        );
-        assert!(big < Duration::from_secs(20), "{name}: {big:?}");
+        linear::assert_linear(name, base, run);
     }
 }
