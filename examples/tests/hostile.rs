@@ -5,13 +5,16 @@
 //! (followed, on purpose: see `symlinks_are_followed`), dangling links and
 //! directories where files belong.
 
+#[path = "support/in_process.rs"]
+mod in_process;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use dms_relay::types::{Field, ValidationError as E};
-use postfix_examples::{postconf_lite, postmap_lite, setup_relay};
+use in_process::{postconf, postmap, setup_relay};
 use postfix_maincf::MainCf;
 use postfix_table::Table;
 
@@ -61,72 +64,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     out
-}
-
-struct Ran {
-    code: u8,
-    stdout: String,
-    stderr: String,
-}
-
-fn setup_relay(cfg: &Path, args: &[&[u8]]) -> Ran {
-    let mut a: Vec<Vec<u8>> = vec![
-        b"--config-dir".to_vec(),
-        cfg.as_os_str().as_bytes().to_vec(),
-    ];
-    a.extend(args.iter().map(|x| x.to_vec()));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut stdin: &[u8] = b"";
-    let code = setup_relay::run(
-        &a,
-        setup_relay::Io {
-            stdin: &mut stdin,
-            stdin_is_terminal: false,
-            stdout: &mut out,
-            stderr: &mut err,
-        },
-    );
-    Ran {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
-
-fn postmap(args: &[&[u8]]) -> Ran {
-    let a: Vec<Vec<u8>> = args.iter().map(|x| x.to_vec()).collect();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut stdin: &[u8] = b"";
-    let code = postmap_lite::run(
-        &a,
-        postmap_lite::Io {
-            stdin: &mut stdin,
-            stdout: &mut out,
-            stderr: &mut err,
-        },
-    );
-    Ran {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
-
-fn postconf(args: &[&[u8]]) -> Ran {
-    let a: Vec<Vec<u8>> = args.iter().map(|x| x.to_vec()).collect();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = postconf_lite::run(
-        &a,
-        postconf_lite::Io {
-            stdout: &mut out,
-            stderr: &mut err,
-        },
-    );
-    Ran {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
 }
 
 /// setup-relay's one-line message for a refused value.

@@ -3,42 +3,15 @@
 //! every position, bad flags and Postfix directories, with the exact exit
 //! status and output.
 
+#[path = "support/in_process.rs"]
+mod in_process;
+
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use dms_relay::explain::RelayConfig;
-use postfix_examples::setup_relay;
-
-struct Ran {
-    code: u8,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cfg: &Path, args: &[&[u8]]) -> Ran {
-    let mut a: Vec<Vec<u8>> = vec![
-        b"--config-dir".to_vec(),
-        cfg.as_os_str().as_bytes().to_vec(),
-    ];
-    a.extend(args.iter().map(|x| x.to_vec()));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut stdin: &[u8] = b"";
-    let code = setup_relay::run(
-        &a,
-        setup_relay::Io {
-            stdin: &mut stdin,
-            stdin_is_terminal: false,
-            stdout: &mut out,
-            stderr: &mut err,
-        },
-    );
-    Ran {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
+use in_process::setup_relay as run;
 
 const MAIN: &str = "compatibility_level = 3.6\nmyorigin = origin.test\nmydestination = localhost\n\
     relayhost = [default.test]:25\nsmtp_sasl_auth_enable = yes\n\
