@@ -186,6 +186,23 @@ mod tests {
                 "size {size}"
             );
         }
+        // A loaded document is the parsed one: same bytes back, same
+        // values, same result of an edit (edits never touch the source).
+        let text: String = (0..100_000)
+            .map(|i| format!("p{i} = v{i}\n  more {i}\n# c\n"))
+            .collect();
+        let path = dir.path().join("main.cf");
+        std::fs::write(&path, &text).unwrap();
+        let mut loaded = crate::MainCf::load(&path).unwrap();
+        assert!(matches!(loaded.src, Source::Mapped(_)) || !cfg!(target_os = "linux"));
+        let mut parsed = crate::MainCf::parse(text.as_bytes());
+        assert!(loaded.to_bytes() == text.as_bytes());
+        assert_eq!(loaded.values(), parsed.values());
+        for cf in [&mut loaded, &mut parsed] {
+            cf.set("p7", "new").unwrap();
+            cf.remove("p8").unwrap();
+        }
+        assert!(loaded.to_bytes() == parsed.to_bytes());
         let e = read(&dir.path().join("missing")).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
