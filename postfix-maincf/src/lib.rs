@@ -342,7 +342,7 @@ impl MainCf {
     /// On Linux, a file of 2 MiB or more is read by two threads into an
     /// anonymous memory mapping advised for transparent huge pages: fewer
     /// page faults and TLB misses while reading it and in every later pass
-    /// over its bytes (`postconf-lite -n` on a 4.7 MB main.cf ran 25 %
+    /// over its bytes (`postconf-lite -n` on a 4.7 MB main.cf ran 12 %
     /// faster). The mapping is private to the document and read-only after
     /// the read; where the system allows no huge pages it is ordinary
     /// memory. Smaller files are read into a `Vec`.
