@@ -404,8 +404,12 @@ impl<'a> MainParams<'a> {
                 Err(_) => {
                     let name = m.store(&p.name);
                     let value = m.store(&p.value);
-                    // (Past 2^32 - 1 names, and so never: not indexed.)
-                    if let Ok(entry) = u32::try_from(m.entries.len()) {
+                    // (From the 2^32 - 1st name on, and so never: not
+                    // indexed; a slot holds entry + 1 in 32 bits at most.)
+                    if let Some(entry) = u32::try_from(m.entries.len())
+                        .ok()
+                        .filter(|&e| e < u32::MAX)
+                    {
                         m.place(h, entry);
                     }
                     m.entries.push(MainEntry { name, value });
@@ -458,10 +462,7 @@ impl<'a> MainParams<'a> {
 
     /// The entry of a slot that is not empty.
     fn slot_entry(&self, slot: u32) -> usize {
-        let low = 1u32
-            .checked_shl(self.entry_bits())
-            .map_or(u32::MAX, |b| b - 1);
-        ((slot & low) as usize).wrapping_sub(1)
+        ((slot & low_mask(self.entry_bits())) as usize).wrapping_sub(1)
     }
 
     /// The entry named `name` (`Ok`), or the empty slot where it would go
@@ -470,7 +471,7 @@ impl<'a> MainParams<'a> {
         let mask = self.slots.len().wrapping_sub(1);
         let bits = self.entry_bits();
         let tag = slot_tag(h, bits);
-        let high = !1u32.checked_shl(bits).map_or(u32::MAX, |b| b - 1);
+        let high = !low_mask(bits);
         let mut at = (h as usize) & mask;
         for _ in 0..self.slots.len() {
             let slot = self.slots.get(at).copied().unwrap_or(0);
@@ -519,8 +520,7 @@ impl<'a> MainParams<'a> {
     /// Doubles the index (rehashing every indexed name).
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
-        let old_bits = old.len().trailing_zeros().min(32);
-        let low = 1u32.checked_shl(old_bits).map_or(u32::MAX, |b| b - 1);
+        let low = low_mask(old.len().trailing_zeros().min(32));
         self.slots = vec![0; (old.len() * 2).max(16)];
         self.used = 0;
         for slot in old.into_iter().filter(|&s| s != 0) {
@@ -582,8 +582,12 @@ fn slot_count(n: usize) -> usize {
 /// top bits (bits 32 and up of the hash: the slot position uses the low
 /// ones).
 fn slot_tag(h: u64, bits: u32) -> u32 {
-    let high = !1u32.checked_shl(bits).map_or(u32::MAX, |b| b - 1);
-    ((h >> 32) as u32) & high
+    ((h >> 32) as u32) & !low_mask(bits)
+}
+
+/// The mask of a slot's low `bits` bits (the entry part).
+fn low_mask(bits: u32) -> u32 {
+    1u32.checked_shl(bits).map_or(u32::MAX, |b| b - 1)
 }
 
 impl Lookup for MainParams<'_> {
