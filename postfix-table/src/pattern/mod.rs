@@ -552,10 +552,11 @@ impl PatternTable {
             });
         }
         let found = run(self.kind, c, key, warn);
-        if let Some(v) = &found {
-            if self.utf8 && std::str::from_utf8(v).is_err() {
-                return Err(QueryError::NonUtf8Value { value: v.clone() });
-            }
+        if let Some(v) = &found
+            && self.utf8
+            && std::str::from_utf8(v).is_err()
+        {
+            return Err(QueryError::NonUtf8Value { value: v.clone() });
         }
         Ok(found)
     }
@@ -992,12 +993,12 @@ fn compile_rule(
     rep: &Replacement,
 ) -> Result<CompiledRule, PatternDiagnosticKind> {
     let (fe, groups) = compile_pat(kind, first, rep.max_sub == 0)?;
-    if let Some(g) = groups {
-        if rep.max_sub > g {
-            return Err(PatternDiagnosticKind::IndexOutOfRange {
-                index: rep.max_sub as i32,
-            });
-        }
+    if let Some(g) = groups
+        && rep.max_sub > g
+    {
+        return Err(PatternDiagnosticKind::IndexOutOfRange {
+            index: rep.max_sub as i32,
+        });
     }
     let se = match second {
         Some(p) => Some((compile_pat(kind, p, true)?.0, p.matches)),
@@ -1101,10 +1102,10 @@ fn load(t: &PatternTable) -> (Vec<PatternDiagnostic>, Compiled) {
             }
             Stmt::Endif => {
                 let here = ops.len();
-                if let Some((i, _)) = stack.pop() {
-                    if let Some(Op::If { endif, .. }) = ops.get_mut(i) {
-                        *endif = Some(here);
-                    }
+                if let Some((i, _)) = stack.pop()
+                    && let Some(Op::If { endif, .. }) = ops.get_mut(i)
+                {
+                    *endif = Some(here);
                 }
                 ops.push(Op::Endif);
             }
@@ -1253,10 +1254,10 @@ fn run(
                 if !m.exec(first, nsub, *first_match, *line, kind, warn) {
                     continue;
                 }
-                if let Some((se, sm)) = second {
-                    if !m.exec(se, 0, *sm, *line, kind, warn) {
-                        continue;
-                    }
+                if let Some((se, sm)) = second
+                    && !m.exec(se, 0, *sm, *line, kind, warn)
+                {
+                    continue;
                 }
                 let mut out = Vec::new();
                 for p in &rep.pieces {
