@@ -92,8 +92,9 @@ pub(crate) fn read(path: &Path) -> io::Result<Source> {
     {
         return match read_mapped(&file, size) {
             Ok(Some(m)) => Ok(Source::Mapped(Arc::new(m))),
-            // The file changed size while it was read: read it again,
-            // plainly (to its end, whatever its size is now).
+            // No mapping could be made, or the file changed size while it
+            // was read: read it plainly (to its end, whatever its size is
+            // now).
             Ok(None) => std::fs::read(path).map(Source::Vec),
             Err(e) => Err(e),
         };
@@ -113,8 +114,9 @@ pub(crate) fn read(path: &Path) -> io::Result<Source> {
     Ok(Source::Vec(buf))
 }
 
-/// The file's `size` bytes in a huge-page mapping; `None` when the file
-/// turned out not to be `size` bytes long.
+/// The file's `size` bytes in a huge-page mapping; `None` when no mapping
+/// could be made (an address-space limit, say) or the file turned out not
+/// to be `size` bytes long.
 #[cfg(target_os = "linux")]
 fn read_mapped(file: &std::fs::File, size: usize) -> io::Result<Option<Mapped>> {
     // One page more than needed, to start the bytes on a huge-page
@@ -122,7 +124,9 @@ fn read_mapped(file: &std::fs::File, size: usize) -> io::Result<Option<Mapped>> 
     let total = size
         .checked_add(HUGE_PAGE)
         .ok_or_else(|| io::Error::other("file too large"))?;
-    let mut map = memmap2::MmapMut::map_anon(total)?;
+    let Ok(mut map) = memmap2::MmapMut::map_anon(total) else {
+        return Ok(None);
+    };
     // Advice only: without huge pages the mapping works all the same.
     let _ = map.advise(memmap2::Advice::HugePage);
     let addr = map.as_ptr() as usize;
