@@ -4,9 +4,8 @@
 //! `fuzz/src/dms_env_checks.rs`, `fuzz/src/relay_syntax_checks.rs`) on
 //! every `cargo test`.
 
-use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+#[path = "../../postfix-table/tests/common/replay.rs"]
+mod replay;
 
 #[allow(dead_code)]
 #[path = "../../fuzz/src/dms_checks.rs"]
@@ -23,29 +22,10 @@ mod relay_syntax_checks;
 /// Runs `check` on every seed and regression input of `target`; returns
 /// how many there were.
 fn replay(target: &str, check: fn(&[u8])) -> usize {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    let mut n = 0;
-    let mut failed = Vec::new();
-    for kind in ["seeds", "regressions"] {
-        let Ok(rd) = fs::read_dir(fuzz.join(kind).join(target)) else {
-            continue;
-        };
-        let mut files: Vec<_> = rd.map(|e| e.unwrap().path()).collect();
-        files.sort();
-        for f in files {
-            let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            if name.starts_with('.') || name.starts_with("README") {
-                continue;
-            }
-            let data = fs::read(&f).unwrap();
-            if catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
-                failed.push(f.display().to_string());
-            }
-            n += 1;
-        }
-    }
-    assert!(failed.is_empty(), "failing inputs: {failed:#?}");
-    n
+    ["seeds", "regressions"]
+        .iter()
+        .map(|kind| replay::replay(&replay::inputs(kind, target), check))
+        .sum()
 }
 
 #[test]

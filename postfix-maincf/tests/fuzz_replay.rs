@@ -5,43 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+#[path = "../../postfix-table/tests/common/replay.rs"]
+mod replay;
+
+use replay::{inputs, replay};
 
 #[allow(dead_code)]
 #[path = "../../fuzz/src/maincf_checks.rs"]
 mod maincf_checks;
-
-const FUZZ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz");
-
-fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(FUZZ).join(kind).join(target);
-    let Ok(rd) = fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = rd
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            p.is_file() && !name.starts_with('.') && !name.starts_with("README")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-fn replay(files: &[PathBuf], check: impl Fn(&[u8])) -> usize {
-    let mut failed = Vec::new();
-    for f in files {
-        let data = fs::read(f).unwrap();
-        if catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
-            failed.push(f.display().to_string());
-        }
-    }
-    assert!(failed.is_empty(), "failing inputs: {failed:#?}");
-    files.len()
-}
 
 #[test]
 fn maincf_roundtrip_inputs() {

@@ -13,9 +13,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "common/replay.rs"]
+mod replay;
+
 use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use replay::{FUZZ, inputs, replay};
 
 #[allow(
     dead_code,
@@ -25,50 +29,6 @@ use std::path::{Path, PathBuf};
 )]
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
-
-const FUZZ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz");
-
-/// Every input file under `fuzz/{seeds,regressions}/TARGET/` (README and
-/// dotfiles skipped), sorted.
-fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(FUZZ).join(kind).join(target);
-    let Ok(rd) = fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = rd
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            p.is_file() && !name.starts_with('.') && !name.starts_with("README")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// Runs `check` on every file, then fails listing every file that panicked.
-fn replay(files: &[PathBuf], check: impl Fn(&[u8])) -> usize {
-    let mut failures = Vec::new();
-    for f in files {
-        let data = fs::read(f).unwrap();
-        if let Err(e) = catch_unwind(AssertUnwindSafe(|| check(&data))) {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                .unwrap_or_default();
-            failures.push(format!("{}: {msg}", f.display()));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} inputs failed:\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n")
-    );
-    files.len()
-}
 
 fn roundtrip_check(data: &[u8]) {
     checks::check_roundtrip(data);

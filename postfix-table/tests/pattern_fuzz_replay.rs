@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+#[path = "common/replay.rs"]
+mod replay;
+
+use replay::inputs;
 
 use postfix_table::pattern::PatternKind;
 
@@ -15,40 +16,9 @@ use postfix_table::pattern::PatternKind;
 #[path = "../../fuzz/src/pattern_checks.rs"]
 mod pattern_checks;
 
-const FUZZ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz");
-
-fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
-    let Ok(rd) = fs::read_dir(Path::new(FUZZ).join(kind).join(target)) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = rd
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            p.is_file() && !name.starts_with('.') && !name.starts_with("README")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-fn replay(files: &[PathBuf], kind: PatternKind) -> usize {
-    let mut failures = Vec::new();
-    for f in files {
-        let data = fs::read(f).unwrap();
-        if let Err(e) = catch_unwind(AssertUnwindSafe(|| {
-            pattern_checks::check_roundtrip(kind, &data)
-        })) {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                .unwrap_or_default();
-            failures.push(format!("{}: {msg}", f.display()));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    files.len()
+/// Replays `files` through the round-trip check of `kind`.
+fn replay(files: &[std::path::PathBuf], kind: PatternKind) -> usize {
+    replay::replay(files, |data| pattern_checks::check_roundtrip(kind, data))
 }
 
 #[test]
