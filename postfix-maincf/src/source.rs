@@ -99,17 +99,19 @@ pub(crate) fn read(path: &Path) -> io::Result<Source> {
             Err(e) => Err(e),
         };
     }
-    let mut buf = Vec::new();
     #[cfg(unix)]
     if len >= PARALLEL_MIN
         && let Ok(size) = usize::try_from(len)
     {
-        buf.resize(size, 0);
+        // Zeroed by the allocator (fresh pages, untouched): each reader
+        // thread faults in its own half.
+        let mut buf = vec![0u8; size];
         if read_halves(&file, &mut buf)? && file.metadata()?.len() == len {
             return Ok(Source::Vec(buf));
         }
         return std::fs::read(path).map(Source::Vec);
     }
+    let mut buf = Vec::new();
     io::Read::read_to_end(&mut &file, &mut buf)?;
     Ok(Source::Vec(buf))
 }
